@@ -1,0 +1,1 @@
+"""mmrnas.visualization."""

@@ -1,0 +1,46 @@
+"""Installs mmrnas. The OpenMMLab toolboxes are extras: ``pip install -e .[downstream]``.
+
+``tools/setup_env.sh`` installs the whole stack (with the fixes it needs on current torch);
+these metadata only describe what the package itself requires.
+"""
+import os.path as osp
+import re
+
+from setuptools import find_packages, setup
+
+HERE = osp.dirname(osp.abspath(__file__))
+
+
+def read_requirements(name: str) -> list:
+    """Requirement lines of ``requirements/<name>.txt`` (comments and blanks dropped)."""
+    with open(osp.join(HERE, 'requirements', f'{name}.txt')) as f:
+        lines = (line.split('#', 1)[0].strip() for line in f)
+        return [line for line in lines if line]
+
+
+def read_version() -> str:
+    with open(osp.join(HERE, 'mmrnas', 'version.py')) as f:
+        return re.search(r"__version__ = '([^']+)'", f.read()).group(1)
+
+
+setup(
+    name='mmrnas',
+    version=read_version(),
+    description='RelativeNAS (slow-fast neural architecture search) for OpenMMLab / MMEngine',
+    long_description=open(osp.join(HERE, 'README.md')).read(),
+    long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    python_requires='>=3.10',
+    packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
+    include_package_data=True,
+    install_requires=read_requirements('runtime'),
+    extras_require={
+        'downstream': read_requirements('downstream'),
+        'tests': read_requirements('tests'),
+        'optional': read_requirements('optional'),
+    },
+    classifiers=[
+        'Programming Language :: Python :: 3',
+        'Topic :: Scientific/Engineering :: Artificial Intelligence',
+    ],
+)

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Create (or refresh) the virtualenv .venv/ in the repository root with the whole OpenMMLab stack
+# that mmrnas needs: torch + torchvision, mmengine, mmcv (with compiled ops), mmdet,
+# mmsegmentation, mmpose, mmpretrain, pycocotools / xtcocotools, scikit-learn, pytest, and mmrnas
+# itself (editable).
+#
+# Usage: bash tools/setup_env.sh [--wheel-cache DIR] [--force]
+#
+# Environment:
+#   PYTHON               interpreter to build the venv from (default: python3.11, else python3)
+#   MMRNAS_TORCH         torch/torchvision requirement pair
+#                        (default on x86_64: "torch==2.14.1 torchvision==0.29.1")
+#   MMRNAS_WHEEL_CACHE   folder of prebuilt wheels (mmcv, xtcocotools), laid out as
+#                        <torch tag>/*.whl and any-<python>-<arch>/*.whl
+#                        (default: ../shared/wheels beside the repository, when it exists)
+#   MAX_JOBS             parallel compile jobs for mmcv (default: number of cores)
+#
+# Idempotent: when a previous run finished (marker .venv/.mmrnas-setup-ok with the same inputs)
+# and the stack still imports, it returns in seconds. The marker is written only after every
+# step succeeded, and removed before a (re)install starts.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+MARKER="$VENV/.mmrnas-setup-ok"
+FORCE=0
+WHEEL_CACHE="${MMRNAS_WHEEL_CACHE:-}"
+if [[ -z "$WHEEL_CACHE" && -d "$ROOT/../shared/wheels" ]]; then
+  WHEEL_CACHE="$(cd "$ROOT/../shared/wheels" && pwd)"
+fi
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --wheel-cache) WHEEL_CACHE="$2"; shift 2 ;;
+    --force) FORCE=1; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "setup_env: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+STEP="start"
+REPORTED=0
+fail() {
+  echo "setup_env: FAILED at step '$STEP'. $*" >&2
+  REPORTED=1
+  exit 1
+}
+on_exit() {
+  local rc=$?
+  if [[ $rc -ne 0 && $REPORTED -eq 0 && "$STEP" != "start" ]]; then
+    echo "setup_env: FAILED at step '$STEP' (exit $rc): fix the error above and run tools/setup_env.sh again." >&2
+  fi
+}
+trap on_exit EXIT
+step() {
+  STEP="$1"
+  echo "==> [setup_env] $1"
+}
+
+# ---------------------------------------------------------------------------------------------
+step "check python"
+PY="${PYTHON:-}"
+if [[ -z "$PY" ]]; then
+  if command -v python3.11 >/dev/null 2>&1; then PY=python3.11; else PY=python3; fi
+fi
+command -v "$PY" >/dev/null 2>&1 || fail "No Python interpreter '$PY' found: install Python 3.11 or set PYTHON=/path/to/python3.11."
+PYVER="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" \
+  || fail "The Python interpreter '$PY' does not run: install Python 3.11 or set PYTHON=/path/to/python3.11."
+case "$PYVER" in
+  3.10|3.11|3.12) ;;
+  *) fail "Python $PYVER is not supported: mmrnas needs Python 3.10-3.12 (3.11 recommended); set PYTHON=/path/to/python3.11." ;;
+esac
+ARCH="$(uname -m)"
+if [[ -z "${MMRNAS_TORCH:-}" ]]; then
+  case "$ARCH" in
+    x86_64) MMRNAS_TORCH="torch==2.14.1 torchvision==0.29.1" ;;
+    aarch64) MMRNAS_TORCH="torch==2.9.1 torchvision==0.24.1" ;;
+    *) fail "No default torch pair for $ARCH: set MMRNAS_TORCH='torch==X torchvision==Y'." ;;
+  esac
+fi
+pin() {  # pin NAME -> NAME==VERSION as written in requirements/downstream.txt
+  grep -E "^$1==" "$ROOT/requirements/downstream.txt" || fail "requirements/downstream.txt has no pin for $1."
+}
+FINGERPRINT="$(cat "$0" "$ROOT"/requirements/*.txt "$ROOT/setup.py" | sha256sum | cut -c1-16) $PYVER $ARCH $MMRNAS_TORCH"
+
+quick_check() {
+  "$VENV/bin/python" - <<'PYCHECK' >/dev/null 2>&1
+import mmcv.ops, mmdet, mmseg, mmpose, mmpretrain, mmengine, torch, torchvision, sklearn, xtcocotools, pycocotools, mmrnas
+PYCHECK
+}
+
+if [[ $FORCE -eq 0 && -f "$MARKER" && "$(cat "$MARKER")" == "$FINGERPRINT" ]]; then
+  step "verify existing environment"
+  if quick_check; then
+    echo "==> [setup_env] .venv is up to date (remove it or pass --force to reinstall)"
+    STEP="done"
+    exit 0
+  fi
+  echo "==> [setup_env] .venv marker present but the stack does not import: reinstalling"
+fi
+
+# ---------------------------------------------------------------------------------------------
+step "create virtualenv .venv ($PY $PYVER)"
+rm -f "$MARKER"
+if [[ ! -x "$VENV/bin/python" ]]; then
+  "$PY" -m venv "$VENV" || fail "Could not create .venv: install the venv module (Debian: apt-get install python3-venv)."
+fi
+VPY="$VENV/bin/python"
+pip_q() {  # quiet pip; drops the noise of find-links folders that lack a package
+  "$VPY" -m pip --disable-pip-version-check "$@" -q 2> >(grep -v "is neither a file nor a directory" >&2)
+}
+
+step "install build tools (setuptools<82: mmengine still imports pkg_resources)"
+pip_q install "setuptools>=77.0.3,<82" wheel ninja cython "numpy>=1.26" \
+  || fail "pip could not install build tools: check the network / package index."
+
+step "install $MMRNAS_TORCH"
+# shellcheck disable=SC2086
+pip_q install $MMRNAS_TORCH || fail "pip could not install '$MMRNAS_TORCH': set MMRNAS_TORCH to a pair available for your platform."
+"$VPY" -c "import torch, torchvision.ops; torchvision.ops.nms" \
+  || fail "torch and torchvision do not import together: set MMRNAS_TORCH to a matching pair."
+
+step "install mmengine and runtime requirements"
+pip_q install -r "$ROOT/requirements/runtime.txt" || fail "pip could not install requirements/runtime.txt."
+
+# --- mmcv with compiled ops ------------------------------------------------------------------
+TORCH_TAG="$("$VPY" -c 'import sys, platform, torch; print("torch%s-cp%d%d-%s" % (torch.__version__.split("+")[0], *sys.version_info[:2], platform.machine()))')"
+ANY_TAG="$("$VPY" -c 'import sys, platform; print("any-cp%d%d-%s" % (*sys.version_info[:2], platform.machine()))')"
+LOCAL_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mmrnas/wheels"
+find_wheel() {  # find_wheel TAG GLOB -> first matching wheel in the given cache or the local one
+  local d
+  for d in "$WHEEL_CACHE/$1" "$LOCAL_CACHE/$1"; do
+    [[ -d "$d" ]] || continue
+    compgen -G "$d/$2" | head -n 1 && return 0
+  done
+  return 0
+}
+need_compiler() {
+  command -v "${CXX:-g++}" >/dev/null 2>&1 \
+    || fail "$1 must be compiled but there is no C++ compiler: install one (Debian: apt-get install build-essential) or pass --wheel-cache DIR with a prebuilt wheel."
+  "$VPY" -c "import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
+    || fail "$1 must be compiled but the Python headers are missing: install them (Debian: apt-get install python3-dev)."
+}
+
+MMCV_PIN="$(pin mmcv)"
+MMCV_VER="${MMCV_PIN#mmcv==}"
+step "install $MMCV_PIN with compiled ops"
+if "$VPY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_VER')" >/dev/null 2>&1; then
+  echo "    already installed"
+else
+  WHL="$(find_wheel "$TORCH_TAG" "mmcv-$MMCV_VER-*.whl")"
+  if [[ -z "$WHL" ]]; then
+    echo "    no cached wheel for $TORCH_TAG: building mmcv $MMCV_VER from source (about 35 min on 2 cores)"
+    need_compiler "mmcv"
+    BUILD="$(mktemp -d)"
+    pip_q download --no-deps --no-binary :all: "$MMCV_PIN" -d "$BUILD" \
+      || fail "Could not download the mmcv $MMCV_VER source: check the network / package index."
+    tar -xzf "$BUILD"/mmcv-"$MMCV_VER".tar.gz -C "$BUILD"
+    # torch >= 2.6 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
+    sed -i 's/-std=c++17/-std=c++20/g' "$BUILD/mmcv-$MMCV_VER/setup.py"
+    MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" pip_q wheel --no-build-isolation --no-deps \
+      "$BUILD/mmcv-$MMCV_VER" -w "$BUILD/dist" || fail "Building mmcv $MMCV_VER failed (see the compiler output above)."
+    mkdir -p "$LOCAL_CACHE/$TORCH_TAG"
+    cp "$BUILD"/dist/mmcv-*.whl "$LOCAL_CACHE/$TORCH_TAG/"
+    WHL="$(find_wheel "$TORCH_TAG" "mmcv-$MMCV_VER-*.whl")"
+    rm -rf "$BUILD"
+  fi
+  echo "    using $WHL"
+  pip_q install --no-deps "$WHL" || fail "Could not install $WHL."
+  pip_q install addict packaging Pillow pyyaml yapf opencv-python-headless || fail "Could not install mmcv's dependencies."
+  "$VPY" -c "import mmcv.ops" || fail "mmcv.ops does not import: the wheel does not match this torch; delete it from the cache and rerun."
+fi
+
+# --- xtcocotools (PyPI wheels are built against numpy 1.x) -------------------------------------
+XTC_PIN="$(pin xtcocotools)"
+step "install $XTC_PIN (built against the installed numpy)"
+if "$VPY" -c "import xtcocotools.coco" >/dev/null 2>&1; then
+  echo "    already installed"
+else
+  WHL="$(find_wheel "$ANY_TAG" "xtcocotools-${XTC_PIN#xtcocotools==}-*.whl")"
+  if [[ -n "$WHL" ]]; then
+    pip_q install --no-deps "$WHL" || fail "Could not install $WHL."
+  else
+    need_compiler "xtcocotools"
+    pip_q install --no-build-isolation --no-binary xtcocotools --no-deps "$XTC_PIN" \
+      || fail "Building $XTC_PIN from source failed."
+  fi
+  "$VPY" -c "import xtcocotools.coco" || fail "xtcocotools does not import."
+fi
+
+# --- the toolboxes ------------------------------------------------------------------------------
+step "install $(pin mmdet), $(pin mmsegmentation), $(pin mmpretrain)"
+pip_q install "$(pin mmdet)" "$(pin mmsegmentation)" "$(pin mmpretrain)" \
+  pycocotools ftfy regex "setuptools>=77.0.3,<82" || fail "pip could not install the toolboxes."
+
+step "install $(pin mmpose) (--no-deps: chumpy is SMPL-only and does not import on Python 3.11)"
+pip_q install --no-deps "$(pin mmpose)" || fail "pip could not install mmpose."
+echo "    (pip may report 'mmpose requires chumpy, which is not installed': expected, see above)"
+pip_q install json_tricks munkres scipy || fail "pip could not install mmpose's dependencies."
+
+step "install test requirements"
+pip_q install -r "$ROOT/requirements/tests.txt" || fail "pip could not install requirements/tests.txt."
+
+step "install mmrnas (editable)"
+pip_q install --no-deps --no-build-isolation -e "$ROOT" || fail "pip could not install mmrnas from $ROOT."
+
+step "verify the stack imports"
+"$VPY" - <<'PYCHECK' || fail "The stack does not import (see the traceback above)."
+import mmcv, mmcv.ops, mmdet, mmseg, mmpose, mmpretrain, mmengine, torch, torchvision
+import sklearn, xtcocotools.coco, pycocotools.coco, mmrnas
+print(f"    torch {torch.__version__}, mmengine {mmengine.__version__}, mmcv {mmcv.__version__}, "
+      f"mmdet {mmdet.__version__}, mmseg {mmseg.__version__}, mmpose {mmpose.__version__}, "
+      f"mmpretrain {mmpretrain.__version__}, mmrnas {mmrnas.__version__}")
+PYCHECK
+
+echo "$FINGERPRINT" > "$MARKER"
+STEP="done"
+echo "==> [setup_env] done: activate with 'source .venv/bin/activate' or call .venv/bin/python"
