@@ -1,0 +1,4 @@
+"""Backbones."""
+from .relativenas import RelativeNASBackbone
+
+__all__ = ['RelativeNASBackbone']

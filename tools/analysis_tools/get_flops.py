@@ -1,0 +1,91 @@
+"""Parameters and mult-adds of the model in a config, with the reference's counter.
+
+Usage: python tools/analysis_tools/get_flops.py CONFIG [--shape H [W]] [--train-mode]
+       [--cfg-options KEY=VALUE ...]
+
+Prints parameters with and without the auxiliary head (the paper excludes it), the mult-adds of
+the RelativeNAS reference counter (conv + linear only, one image, eval mode; REFERENCE.md §8)
+and, side by side, MMEngine's ``get_model_complexity_info`` (an fvcore-style counter that traces
+the graph: it drops computations whose result is unused — e.g. ``preprocess0`` of a reduction
+cell whose edges never read state 0, which the reference does count — and skips operators it
+does not support, such as BN and pooling; its warnings are silenced here).
+"""
+import argparse
+import logging
+import os
+import sys
+
+import torch.nn as nn
+from mmengine.config import Config, DictAction
+from mmengine.logging import MMLogger
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import MODELS, init_default_scope
+
+from mmrnas.models.utils.complexity import count_mult_adds, count_parameters, forward_tensor
+
+
+class TensorForward(nn.Module):
+    """Wraps a model so that ``forward(x)`` is its plain tensor forward (for tracing)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs):
+        return forward_tensor(self.model, inputs)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Count parameters and mult-adds of a model.')
+    parser.add_argument('config', help='config file whose `model` is counted')
+    parser.add_argument('--shape', type=int, nargs='+', default=[224],
+                        help='input size: H (square) or H W; default 224')
+    parser.add_argument('--train-mode', action='store_true',
+                        help='forward in train mode (the reference does so for BiSeNet)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. model.backbone.base_channels=48')
+    args = parser.parse_args(argv)
+    if not os.path.isfile(args.config):
+        parser.error(f'config file {args.config!r} does not exist')
+    if len(args.shape) not in (1, 2):
+        parser.error(f'--shape takes H or H W, got {len(args.shape)} values')
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmrnas'))
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    height, width = (args.shape * 2)[:2]
+    shape = (3, height, width)
+    total = count_parameters(model, exclude=())
+    without_aux = count_parameters(model)
+    mult_adds = count_mult_adds(model, shape, train_mode=args.train_mode)
+
+    from mmengine.analysis import get_model_complexity_info
+    wrapper = TensorForward(model).train(args.train_mode)
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # per-operator "unsupported" / "never called" warnings
+    try:
+        mmengine_info = get_model_complexity_info(wrapper, input_shape=shape, show_table=False,
+                                                  show_arch=False)
+    finally:
+        logger.setLevel(level)
+    mode = 'train' if args.train_mode else 'eval'
+    print(f'config: {args.config}')
+    print(f'input: 1x{shape[0]}x{height}x{width}, {mode} mode')
+    print(f'params, auxiliary excluded (paper convention): {without_aux:,} '
+          f'({without_aux / 1e6:.3f} M)')
+    print(f'params, all: {total:,} ({total / 1e6:.3f} M)')
+    print(f'mult-adds [counter: RelativeNAS reference rule, conv + linear]: '
+          f'{mult_adds / 1e6:.2f} M')
+    print(f'FLOPs [counter: mmengine.analysis.get_model_complexity_info]: '
+          f'{mmengine_info["flops"] / 1e6:.2f} M (params {mmengine_info["params"]:,})')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
