@@ -1,0 +1,86 @@
+"""Writes what a search found: genotypes per generation, history, the best genotype."""
+import json
+import os.path as osp
+from typing import Any, Dict, Optional, Sequence
+
+import yaml
+from mmengine.hooks import Hook
+
+from mmrnas.registry import HOOKS
+from mmrnas.structures import Genotype
+from mmrnas.utils.fileio import atomic_write
+
+__all__ = ['GenotypeDumpHook']
+
+
+def _population_yaml(title: Dict[str, Any], genotypes: Sequence[str]) -> str:
+    """A YAML document with the decoded population (slot order); deterministic content."""
+    body = dict(title, population=[Genotype.from_string(g).to_dict() for g in genotypes])
+    return yaml.safe_dump(body, sort_keys=False, default_flow_style=None)
+
+
+@HOOKS.register_module()
+class GenotypeDumpHook(Hook):
+    """Dumps the outputs of a :class:`~mmrnas.engine.RelativeNASSearchLoop` into ``work_dir``.
+
+    - every generation: ``genotypes/generation_XXX.yaml`` (the population that generation
+      evaluated, decoded, in slot order) and ``history.jsonl`` (one line per generation: pairs,
+      losses, accuracies, teachers, diversity, lr, seconds);
+    - at the end: ``best_genotype.yaml``, ``genotypes/final_population.yaml``,
+      ``final_selection.json`` and drawings of the best cells (``best_genotype_normal.png``
+      ...).
+
+    Genotype files hold no times or paths, so two runs compare byte for byte. All writes are
+    atomic; they are repeated from the loop's state when a resumed search starts, so a kill
+    between a checkpoint and its outputs loses nothing.
+
+    Args:
+        draw (bool): Draw the best cells. Defaults to True.
+        formats (Sequence[str]): Drawing formats. Defaults to ``('png', 'svg')``.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, draw: bool = True, formats: Sequence[str] = ('png', 'svg')):
+        self.draw = draw
+        self.formats = tuple(formats)
+
+    def before_train(self, runner) -> None:
+        loop = runner.train_loop
+        if loop.history:
+            self._dump_generations(runner)
+        if loop.final is not None:
+            self.after_train(runner)
+
+    def after_train_epoch(self, runner) -> None:
+        self._dump_generations(runner, only_last=True)
+
+    def _dump_generations(self, runner, only_last: bool = False) -> None:
+        loop = runner.train_loop
+        records = loop.history[-1:] if only_last else loop.history
+        for record in records:
+            generation = record['generation']
+            atomic_write(
+                osp.join(runner.work_dir, 'genotypes', f'generation_{generation:03d}.yaml'),
+                _population_yaml(dict(generation=generation), record['population']))
+        atomic_write(
+            osp.join(runner.work_dir, 'history.jsonl'),
+            ''.join(json.dumps(record, sort_keys=True) + '\n' for record in loop.history))
+
+    def after_train(self, runner) -> None:
+        final: Optional[Dict[str, Any]] = runner.train_loop.final
+        if final is None:
+            return
+        work_dir = runner.work_dir
+        best = Genotype.from_string(final['genotype'])
+        best.dump(osp.join(work_dir, 'best_genotype.yaml'))
+        atomic_write(
+            osp.join(work_dir, 'genotypes', 'final_population.yaml'),
+            _population_yaml(dict(generation='final'), final['population']))
+        atomic_write(osp.join(work_dir, 'final_selection.json'),
+                     json.dumps(final, indent=2, sort_keys=True) + '\n')
+        if self.draw:
+            from mmrnas.visualization import save_genotype_drawings
+            save_genotype_drawings(best, work_dir, formats=self.formats,
+                                   prefix='best_genotype_')
+        runner.logger.info(f'best genotype written to {osp.join(work_dir, "best_genotype.yaml")}')

@@ -1,0 +1,416 @@
+"""``RelativeNASSearchLoop``: the RelativeNAS search as an MMEngine training loop."""
+import math
+import os
+import os.path as osp
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from typing import Any, Dict, List, Optional, Union
+
+import numpy as np
+import torch
+from mmengine.runner import BaseLoop
+
+from mmrnas.datasets import BatchAugment, build_search_split, load_search_dataset, split_indices
+from mmrnas.registry import LOOPS
+from mmrnas.search import Population, select_teacher
+from mmrnas.search.candidate_trainer import CandidateResult, CandidateTrainer
+from mmrnas.search.schedules import search_drop_path_rate, search_lr
+from mmrnas.search.weight_set import pair_write_back
+from mmrnas.structures import Genotype
+from .search_checkpoint import (capture_rng_states, last_checkpoint_path,
+                                load_search_checkpoint, restore_rng_states,
+                                save_search_checkpoint)
+
+__all__ = ['RelativeNASSearchLoop']
+
+FINAL_SELECTION_MODES = ('reevaluate', 'last_generation', 'most_frequent')
+
+
+def _finite_or_none(value: float) -> Optional[float]:
+    """JSON-safe number: non-finite values become None."""
+    return value if math.isfinite(value) else None
+
+
+@LOOPS.register_module()
+class RelativeNASSearchLoop(BaseLoop):
+    """Runs a RelativeNAS search: one "epoch" of the runner is one generation.
+
+    Each generation (REFERENCE.md §3.1): pair the population at random; for each pair, in
+    order, cut both candidates out of the weight set (the runner's model, a
+    :class:`~mmrnas.models.RelativeNASSupernet`), train each for one epoch on the training half
+    and validate it on the other half (§4.2-4.3), make the better one the teacher (fast
+    learner) and write weights back (§4.4) before the next pair; then move every student toward
+    its teacher with the slow-fast update. After the last generation a final selection (not in
+    the reference, §5) picks the architecture.
+
+    The runner's ``train_dataloader`` config describes the data; it is loaded once onto the
+    model's device and never goes through a ``DataLoader``::
+
+        train_dataloader = dict(
+            dataset=dict(type='cifar10', data_root='data/cifar10'),  # or type='digits'
+            train_portion=0.5, batch_size=256, val_batch_size=256,
+            augment=dict(crop_padding=4, flip=True, cutout=16),
+            validate_with_train_augment=False)
+
+    The runner's ``optim_wrapper`` config is the per-candidate optimizer: ``optimizer.lr``
+    is the initial search lr (cosine to ``lr_min`` over generations), ``clip_grad.max_norm``
+    the grad-norm clip; every candidate gets a fresh optimizer.
+
+    Every generation writes an atomic checkpoint (population, velocities, weight set, all RNG
+    states, split indices, history) to ``work_dir/checkpoints``; ``resume`` continues a stopped
+    search exactly.
+
+    Args:
+        runner (Runner): The runner.
+        dataloader (dict): The search data config above.
+        max_generations (int): Number of generations (reference: 50).
+        population_size (int): Even number of individuals (reference: 20).
+        lr_min (float): Final lr of the cosine schedule (reference: 0.001).
+        reference_lr_quirk (bool): Use the reference's compounded cosine lr instead of the
+            closed form (see :func:`~mmrnas.search.schedules.search_lr`). Defaults to False.
+        drop_path_rate (float): Drop-path probability reached at the end, ``rate * g / G``
+            (reference: 0.3).
+        teacher_criterion (str): ``'loss'`` (reference) or ``'accuracy'``.
+        phi (float): Weight of the optional population-mean (CSO) term; 0 = reference.
+        final_selection (str): ``'reevaluate'`` (train and validate every final member once
+            more from the final weight set, without write-back, and take the best; default),
+            ``'last_generation'`` (the best teacher of the last generation) or
+            ``'most_frequent'`` (the mode of the final population).
+        seed (int, optional): Seed of the population, pairing, data order and split; defaults
+            to the runner's seed.
+        resume (bool | str): Continue from ``work_dir``'s last checkpoint (True) or from a path.
+        max_keep_checkpoints (int): Checkpoints kept in ``work_dir/checkpoints``; older ones
+            are deleted. Defaults to 3.
+    """
+
+    def __init__(self,
+                 runner,
+                 dataloader: dict,
+                 max_generations: int = 50,
+                 population_size: int = 20,
+                 lr_min: float = 0.001,
+                 reference_lr_quirk: bool = False,
+                 drop_path_rate: float = 0.3,
+                 teacher_criterion: str = 'loss',
+                 phi: float = 0.0,
+                 final_selection: str = 'reevaluate',
+                 seed: Optional[int] = None,
+                 resume: Union[bool, str] = False,
+                 max_keep_checkpoints: int = 3) -> None:
+        super().__init__(runner, None)
+        if not isinstance(max_generations, int) or max_generations < 1:
+            raise ValueError(f'max_generations must be a positive integer, got {max_generations}')
+        if population_size < 2 or population_size % 2:
+            raise ValueError(f'population_size must be even and at least 2 (pairs), got '
+                             f'{population_size}')
+        if teacher_criterion not in ('loss', 'accuracy'):
+            raise ValueError(f"teacher_criterion must be 'loss' or 'accuracy', got "
+                             f'{teacher_criterion!r}')
+        if final_selection not in FINAL_SELECTION_MODES:
+            raise ValueError(f'final_selection must be one of {FINAL_SELECTION_MODES}, got '
+                             f'{final_selection!r}')
+        if max_keep_checkpoints < 1:
+            raise ValueError('max_keep_checkpoints must be at least 1')
+        self.max_generations = max_generations
+        self.population_size = population_size
+        self.lr_min = lr_min
+        self.reference_lr_quirk = reference_lr_quirk
+        self.drop_path_rate = drop_path_rate
+        self.teacher_criterion = teacher_criterion
+        self.phi = phi
+        self.final_selection = final_selection
+        self.seed = runner.seed if seed is None else seed
+        self.resume = resume
+        self.max_keep_checkpoints = max_keep_checkpoints
+        self.work_dir = runner.work_dir
+        self.checkpoint_dir = osp.join(self.work_dir, 'checkpoints')
+
+        optimizer = dict(runner.cfg.optim_wrapper.get('optimizer', {}))
+        optimizer.pop('params', None)
+        if 'lr' not in optimizer:
+            raise ValueError('optim_wrapper.optimizer.lr (the initial search lr) is required')
+        self.lr = optimizer.pop('lr')
+        clip = runner.cfg.optim_wrapper.get('clip_grad') or {}
+
+        data = dict(dataloader)
+        unknown = set(data) - {
+            'dataset', 'train_portion', 'batch_size', 'val_batch_size', 'augment',
+            'validate_with_train_augment'
+        }
+        if unknown:
+            raise ValueError(f'train_dataloader of a search takes dataset, train_portion, '
+                             f'batch_size, val_batch_size, augment and '
+                             f'validate_with_train_augment; unknown: {sorted(unknown)}')
+        self.dataset, num_classes = load_search_dataset(data['dataset'])
+        model_classes = self.model.classifier.out_features
+        if model_classes != num_classes:
+            raise ValueError(f'the supernet has {model_classes} outputs but the search dataset '
+                             f'has {num_classes} classes: set model.num_classes={num_classes}')
+        self.train_portion = data.get('train_portion', 0.5)
+        self.split = dict(
+            zip(('train', 'val'), split_indices(len(self.dataset), self.train_portion,
+                                                self.seed)))
+        augment = data.get('augment')
+        train_augment = BatchAugment(**augment) if augment is not None else None
+        self.device = next(self.model.parameters()).device
+        self.data_generator = torch.Generator(device=self.device)
+        self.data_generator.manual_seed(self.seed)
+        self.trainer = CandidateTrainer(
+            *build_search_split(self.dataset, self.split['train'], self.split['val'],
+                                self.device),
+            generator=self.data_generator,
+            batch_size=data.get('batch_size', 256),
+            val_batch_size=data.get('val_batch_size', data.get('batch_size', 256)),
+            optimizer=optimizer,
+            max_grad_norm=clip.get('max_norm'),
+            train_augment=train_augment,
+            val_augment=train_augment if data.get('validate_with_train_augment') else None)
+
+        self.rng = np.random.Generator(np.random.PCG64(self.seed))
+        self.population = Population.random(population_size, self.rng)
+        self.history: List[Dict[str, Any]] = []
+        self.final: Optional[Dict[str, Any]] = None
+        self._generation = 0
+
+    # ------------------------------------------------------------------ runner protocol
+    @property
+    def model(self):
+        """The weight set (the runner's model, unwrapped)."""
+        model = self.runner.model
+        return getattr(model, 'module', model)
+
+    @property
+    def max_epochs(self) -> int:
+        return self.max_generations
+
+    @property
+    def max_iters(self) -> int:
+        return self.max_generations
+
+    @property
+    def epoch(self) -> int:
+        """Completed generations."""
+        return self._generation
+
+    @property
+    def iter(self) -> int:
+        return self._generation
+
+    @property
+    def best_genotype(self) -> Optional[Genotype]:
+        """The final selection's architecture, once the search has finished."""
+        return None if self.final is None else Genotype.from_string(self.final['genotype'])
+
+    def run(self):
+        """Run the remaining generations and the final selection."""
+        if self.resume:
+            self._load(self.resume)
+        self.runner.call_hook('before_train')
+        while self._generation < self.max_generations:
+            self.runner.call_hook('before_train_epoch')
+            self.history.append(self._run_generation(self._generation))
+            self._generation += 1
+            self._save()
+            self.runner.call_hook('after_train_epoch')
+        if self.final is None:
+            self.final = self._select_final()
+            self._save()
+        self.runner.logger.info(
+            f'search finished: {self.final["mode"]} selection -> {self.final["genotype"]}')
+        self.runner.call_hook('after_train')
+        return self.runner.model
+
+    # ------------------------------------------------------------------ one generation
+    def _estimate(self, genotype: Genotype, lr: float, drop_path: float) -> CandidateResult:
+        candidate = self.model.extract(genotype, drop_path_rate=drop_path)
+        return self.trainer.estimate(candidate, lr)
+
+    def _run_generation(self, generation: int) -> Dict[str, Any]:
+        start = time.perf_counter()
+        lr = search_lr(generation, self.max_generations, self.lr, self.lr_min,
+                       self.reference_lr_quirk)
+        drop_path = search_drop_path_rate(generation, self.max_generations, self.drop_path_rate)
+        genotypes = self.population.genotypes()
+        diversity = self.population.diversity()
+        pairs = self.population.pairs(self.rng)
+        teachers, skips, records = [], [], []
+        progress = self._progress_bar(len(pairs))
+        for number, (a, b) in enumerate(pairs):
+            pair_start = time.perf_counter()
+            results = [self._estimate(genotypes[m], lr, drop_path) for m in (a, b)]
+            teacher = select_teacher(results[0].val_loss, results[1].val_loss,
+                                     results[0].val_accuracy, results[1].val_accuracy,
+                                     self.teacher_criterion)
+            student = 1 - teacher
+            skipped = not (results[0].finite or results[1].finite)
+            self.model.write_back(pair_write_back(results[teacher].state,
+                                                  results[student].state))
+            teachers.append(teacher)
+            skips.append(skipped)
+            records.append(
+                dict(members=[int(a), int(b)],
+                     teacher=int((a, b)[teacher]),
+                     skipped=skipped,
+                     train_loss=[_finite_or_none(r.train_loss) for r in results],
+                     val_loss=[_finite_or_none(r.val_loss) for r in results],
+                     val_accuracy=[_finite_or_none(r.val_accuracy) for r in results]))
+            self._log_pair(generation, number, len(pairs), (a, b), results, teacher, skipped,
+                           time.perf_counter() - pair_start)
+            if progress is not None:
+                progress.update()
+        self.population.update(pairs, np.asarray(teachers), self.rng, phi=self.phi,
+                               skip=np.asarray(skips))
+        record = dict(
+            generation=generation,
+            lr=lr,
+            drop_path_rate=drop_path,
+            diversity=diversity,
+            pairs=records,
+            population=[str(g) for g in genotypes],
+            seconds=time.perf_counter() - start)
+        self._log_generation(record)
+        return record
+
+    # ------------------------------------------------------------------ final selection
+    def _rank_key(self, loss: Optional[float], accuracy: Optional[float]):
+        """Sort key of an estimate: lower is better (non-finite estimates last)."""
+        loss = math.inf if loss is None else loss
+        if self.teacher_criterion == 'accuracy':
+            return (-(-math.inf if accuracy is None else accuracy), loss)
+        return (loss, )
+
+    def _select_final(self) -> Dict[str, Any]:
+        genotypes = self.population.genotypes()
+        most_frequent, frequency = Counter(str(g) for g in genotypes).most_common(1)[0]
+        final: Dict[str, Any] = dict(
+            mode=self.final_selection,
+            most_frequent=most_frequent,
+            most_frequent_count=frequency,
+            population=[str(g) for g in genotypes])
+        if self.final_selection == 'most_frequent':
+            final['genotype'] = most_frequent
+        elif self.final_selection == 'last_generation':
+            last = self.history[-1]
+
+            def teacher_key(pair):
+                position = pair['members'].index(pair['teacher'])
+                return self._rank_key(pair['val_loss'][position], pair['val_accuracy'][position])
+
+            best = min(last['pairs'], key=teacher_key)
+            final['genotype'] = last['population'][best['teacher']]
+        else:
+            generation = self.max_generations - 1
+            lr = search_lr(generation, self.max_generations, self.lr, self.lr_min,
+                           self.reference_lr_quirk)
+            drop_path = search_drop_path_rate(generation, self.max_generations,
+                                              self.drop_path_rate)
+            members = []
+            for index, genotype in enumerate(genotypes):
+                result = self._estimate(genotype, lr, drop_path)
+                members.append(
+                    dict(index=index, val_loss=_finite_or_none(result.val_loss),
+                         val_accuracy=_finite_or_none(result.val_accuracy)))
+                self.runner.logger.info(
+                    f'final selection: member {index}: loss {result.val_loss:.4f}, '
+                    f'acc {result.val_accuracy:.2f}%')
+            best = min(members, key=lambda m: self._rank_key(m['val_loss'], m['val_accuracy']))
+            final.update(members=members, best_index=best['index'],
+                         genotype=str(genotypes[best['index']]))
+        return final
+
+    # ------------------------------------------------------------------ checkpoints
+    def _state(self) -> Dict[str, Any]:
+        return dict(
+            meta=dict(kind='mmrnas RelativeNAS search', seed=self.seed,
+                      max_generations=self.max_generations,
+                      population_size=self.population_size),
+            generation=self._generation,
+            population=self.population.state_dict(),
+            weight_set=self.model.state_dict(),
+            rng=dict(global_states=capture_rng_states(),
+                     population=self.rng.bit_generator.state,
+                     data=self.data_generator.get_state()),
+            split=dict(self.split),
+            history=self.history,
+            final=self.final)
+
+    def _save(self) -> None:
+        name = ('search_final.pth' if self.final is not None else
+                f'search_generation_{self._generation:03d}.pth')
+        save_search_checkpoint(self._state(), osp.join(self.checkpoint_dir, name), self.work_dir)
+        kept = sorted(f for f in os.listdir(self.checkpoint_dir)
+                      if f.startswith('search_generation_') and f.endswith('.pth'))
+        for stale in kept[:-self.max_keep_checkpoints]:
+            os.remove(osp.join(self.checkpoint_dir, stale))
+
+    def _load(self, resume: Union[bool, str]) -> None:
+        path = last_checkpoint_path(self.work_dir) if resume is True else resume
+        if path is None:
+            self.runner.logger.warning(
+                f'resume: no search checkpoint in {self.work_dir}; starting a new search')
+            return
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'resume: search checkpoint {path!r} does not exist')
+        state = load_search_checkpoint(path, map_location=self.device)
+        meta = state['meta']
+        if (meta['population_size'], meta['max_generations']) != (self.population_size,
+                                                                    self.max_generations):
+            raise ValueError(
+                f'resume: {path} is a search with population {meta["population_size"]} and '
+                f'{meta["max_generations"]} generations; the config asks for '
+                f'{self.population_size} and {self.max_generations}')
+        split = state['split']
+        if not (np.array_equal(split['train'], self.split['train'])
+                and np.array_equal(split['val'], self.split['val'])):
+            self.split = dict(split)
+            self.trainer.train_set, self.trainer.val_set = build_search_split(
+                self.dataset, split['train'], split['val'], self.device)
+        self.population.load_state_dict(state['population'])
+        self.model.load_state_dict(state['weight_set'])
+        restore_rng_states(state['rng']['global_states'])
+        self.rng.bit_generator.state = state['rng']['population']
+        self.data_generator.set_state(state['rng']['data'])
+        self.history = state['history']
+        self.final = state['final']
+        self._generation = state['generation']
+        self.runner.logger.info(f'resumed the search from {path} at generation '
+                                f'{self._generation}/{self.max_generations}')
+
+    # ------------------------------------------------------------------ logging
+    def _progress_bar(self, total: int):
+        if not sys.stdout.isatty():
+            return None
+        from mmengine.utils import ProgressBar
+        return ProgressBar(total)
+
+    def _log_pair(self, generation, number, total, members, results, teacher, skipped,
+                  seconds) -> None:
+        parts = [
+            f'member {m}: loss {r.val_loss:.4f} acc {r.val_accuracy:.2f}%'
+            for m, r in zip(members, results)
+        ]
+        outcome = ('both estimates are not finite: nothing written back, no update'
+                   if skipped else f'teacher {members[teacher]}')
+        for m, r in zip(members, results):
+            if not r.finite and not skipped:
+                outcome += f' (member {m} is not finite: it loses and writes nothing back)'
+        self.runner.logger.info(
+            f'generation {generation + 1}/{self.max_generations} pair {number + 1}/{total}: '
+            f'{parts[0]} | {parts[1]} -> {outcome}; {seconds:.1f}s')
+
+    def _log_generation(self, record: Dict[str, Any]) -> None:
+        done = record['generation'] + 1
+        spent = sum(r['seconds'] for r in self.history) + record['seconds']
+        remaining = spent / done * (self.max_generations - done)
+        losses = [
+            p['val_loss'][p['members'].index(p['teacher'])] for p in record['pairs']
+            if not p['skipped']
+        ]
+        best = min((l for l in losses if l is not None), default=math.nan)
+        self.runner.logger.info(
+            f'generation {done}/{self.max_generations} done: lr {record["lr"]:.6f}, drop path '
+            f'{record["drop_path_rate"]:.3f}, diversity {record["diversity"]:.4f}, best teacher '
+            f'loss {best:.4f}, {record["seconds"]:.1f}s, ETA '
+            f'{timedelta(seconds=round(remaining))}')
