@@ -13,7 +13,6 @@ import json
 import numbers
 import os
 import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from mmrnas.utils.fileio import atomic_write
 from .primitives import ALL_OPS, SEARCH_PRIMITIVES
 
 __all__ = ['Genotype', 'Edge', 'CELL_KINDS', 'GENOTYPE_SUFFIXES']
@@ -173,22 +173,6 @@ def _json_text(data: dict[str, list]) -> str:
     return '{\n' + ',\n'.join(items) + '\n}\n'
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{uuid.uuid4().hex[:12]}.tmp')
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, 'w', encoding='utf-8', newline='\n') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _parse_file_text(text: str, suffix: str) -> Any:
     """Parse a genotype file; DARTS ``Genotype(...)`` text that is no valid YAML/JSON is
     returned as the raw string."""
@@ -312,7 +296,7 @@ class Genotype:
             text = _json_text(self.to_dict())
         else:
             text = yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
-        _atomic_write(path, text)
+        atomic_write(path, text)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Genotype:

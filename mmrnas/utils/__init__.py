@@ -1,5 +1,8 @@
-"""Small utilities shared by mmrnas: atomic file writes and the stack's compatibility shims."""
-from .compat import RESUME_PREFIX, register_resume_loader, resume_path
+"""Small utilities shared by every layer of mmrnas (standard library only at import time).
+
+The stack's compatibility shims live in :mod:`mmrnas.utils.compat` (torch + mmengine); import
+them from there.
+"""
 from .fileio import atomic_write
 
-__all__ = ['atomic_write', 'RESUME_PREFIX', 'register_resume_loader', 'resume_path']
+__all__ = ['atomic_write']

@@ -33,6 +33,9 @@ def atomic_write(path: Union[str, os.PathLike], content: Content) -> None:
                 f.write(content.encode('utf-8') if isinstance(content, str) else content)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates the file with mode 0600
         os.replace(tmp, path)
     except BaseException:
         if osp.exists(tmp):

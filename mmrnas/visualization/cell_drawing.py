@@ -11,15 +11,13 @@ and from threads. File output is byte-deterministic for identical input.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import os.path as osp
 import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -31,6 +29,7 @@ from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch, Patch
 from matplotlib.textpath import text_to_path
 
 from mmrnas.structures import CELL_KINDS, Genotype, resolve_genotype
+from mmrnas.utils.fileio import atomic_write
 
 __all__ = ['ENGINES', 'FORMATS', 'draw_cell', 'graphviz_available', 'save_genotype_drawings']
 
@@ -381,21 +380,6 @@ def _graphviz_bytes(genotype: Genotype, cell: str, fmt: str, title: str) -> byte
     return dot.pipe(format=fmt)
 
 
-def _atomic_write(path: str, write: Callable[[IO[bytes]], None]) -> None:
-    """Write ``path`` through a temporary file in the same folder, then ``os.replace`` it."""
-    fd, tmp = tempfile.mkstemp(dir=osp.dirname(path) or '.',
-                               prefix=f'.{osp.basename(path)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            write(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
 def save_genotype_drawings(genotype: Any, out_dir: str, formats: Sequence[str] = ('png', 'svg'),
                            prefix: str = '', engine: str = 'matplotlib') -> list[str]:
     """Draw both cells and write ``{prefix}{normal,reduce}.{fmt}`` atomically into ``out_dir``.
@@ -436,10 +420,10 @@ def save_genotype_drawings(genotype: Any, out_dir: str, formats: Sequence[str] =
             path = osp.join(out_dir, f'{prefix}{cell}.{fmt}')
             if fig is None:
                 data = _graphviz_bytes(genotype, cell, fmt, title)
-                _atomic_write(path, lambda f, data=data: f.write(data))
+                atomic_write(path, lambda f, data=data: f.write(data))
             else:
                 with matplotlib.rc_context(_SAVE_RC):
-                    _atomic_write(path, lambda f, fmt=fmt: fig.savefig(
+                    atomic_write(path, lambda f, fmt=fmt: fig.savefig(
                         f, format=fmt, dpi=_DPI, metadata=_SAVE_METADATA[fmt]))
             paths.append(path)
     return paths

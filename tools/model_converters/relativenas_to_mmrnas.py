@@ -21,7 +21,6 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 from typing import Any
 
 import torch
@@ -29,6 +28,7 @@ import torch
 from mmrnas.models.utils.checkpoint_conversion import (convert_relativenas_state_dict,
                                                        describe_relativenas_state_dict,
                                                        extract_state_dict)
+from mmrnas.utils.fileio import atomic_write
 
 TOOL = 'tools/model_converters/relativenas_to_mmrnas.py'
 PROG = 'relativenas_to_mmrnas'
@@ -79,32 +79,6 @@ def load_checkpoint_weights_only(path: str) -> Any:
             f'cannot read {path} as a PyTorch checkpoint ({_one_line(detail)})') from None
 
 
-def save_atomically(checkpoint: dict, path: str) -> None:
-    """Write ``checkpoint`` with ``torch.save`` to a temporary file in the destination folder,
-    then move it onto ``path``.
-
-    Args:
-        checkpoint (dict): What to save.
-        path (str): The destination file; missing parent folders are created.
-    """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, temp_path = tempfile.mkstemp(
-        dir=folder, prefix=f'.{os.path.basename(path)}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as file:
-            torch.save(checkpoint, file)
-            file.flush()
-            os.fsync(file.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp_path, 0o666 & ~umask)  # mkstemp creates the file with mode 0600
-        os.replace(temp_path, path)
-    except BaseException:
-        os.unlink(temp_path)
-        raise
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -127,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         content = 'backbone' if args.backbone_only else 'classifier'
         meta = dict(converted_from=os.path.basename(args.src), tool=TOOL, content=content,
                     **network)
-        save_atomically(dict(meta=meta, state_dict=converted), args.dst)
+        checkpoint = dict(meta=meta, state_dict=converted)
+        atomic_write(args.dst, lambda f: torch.save(checkpoint, f))
     except (ConversionError, ValueError, OSError) as error:
         print(f'{PROG}: error: {_one_line(str(error), limit=1000)}', file=sys.stderr)
         return 2

@@ -1,0 +1,126 @@
+"""Seconds per candidate of the RelativeNAS search at paper fidelity.
+
+Usage: python benchmarks/search_throughput.py [--device cpu|cuda] [--candidates 3]
+       [--num-images 50000] [--out benchmarks/results]
+
+A candidate is: cut it out of the C=16 L=8 weight set, train one epoch on 25k images at
+batch 256 (SGD, grad clip 5, drop path, crop/flip/cutout on the device), validate on 25k
+images, write back. CIFAR-shaped images are synthetic (random uint8): the cost does not
+depend on pixel values, and the benchmark runs where CIFAR-10 is not downloaded. Writes one
+JSON file named after the device into ``--out``.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+from mmrnas.datasets import BatchAugment, DeviceDataset, split_indices
+from mmrnas.datasets.search_data import build_search_split
+from mmrnas.models import RelativeNASSupernet
+from mmrnas.search import Population
+from mmrnas.search.candidate_trainer import CandidateTrainer
+from mmrnas.search.weight_set import pair_write_back
+from mmrnas.utils.fileio import atomic_write
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == 'cuda':
+        return torch.cuda.get_device_name(device)
+    with open('/proc/cpuinfo') as f:
+        models = [line.split(':', 1)[1].strip() for line in f if line.startswith('model name')]
+    return f'{models[0] if models else platform.processor()} ({os.cpu_count()} cores)'
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True,
+                              text=True, check=True,
+                              cwd=osp.dirname(osp.abspath(__file__))).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return 'unknown'
+
+
+def timed(device: torch.device, fn, *args):
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    out = fn(*args)
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+    return out, time.perf_counter() - start
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--candidates', type=int, default=3)
+    parser.add_argument('--num-images', type=int, default=50000)
+    parser.add_argument('--batch-size', type=int, default=256)
+    parser.add_argument('--out', default=osp.join(osp.dirname(osp.abspath(__file__)),
+                                                  'results'))
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    torch.manual_seed(0)
+    generator = torch.Generator(device=device)
+    generator.manual_seed(0)
+    images = torch.randint(0, 256, (args.num_images, 3, 32, 32), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (args.num_images, ))
+    dataset = DeviceDataset(images, labels, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
+    train_idx, val_idx = split_indices(args.num_images, 0.5, 0)
+    augment = BatchAugment(crop_padding=4, flip=True, cutout=16)
+    trainer = CandidateTrainer(
+        *build_search_split(dataset, train_idx, val_idx, device), generator=generator,
+        batch_size=args.batch_size, val_batch_size=args.batch_size,
+        train_augment=augment, val_augment=augment)
+    supernet = RelativeNASSupernet(base_channels=16, num_cells=8, num_classes=10).to(device)
+    genotypes = Population.random(max(2, args.candidates + args.candidates % 2),
+                                  np.random.default_rng(0)).genotypes()
+
+    phases = {'extract': [], 'train': [], 'validate': [], 'write_back': []}
+    for genotype in genotypes[:args.candidates]:
+        candidate, seconds = timed(device, supernet.extract, genotype, 0.15)
+        phases['extract'].append(seconds)
+        _, seconds = timed(device, trainer.train_epoch, candidate, 0.05)
+        phases['train'].append(seconds)
+        _, seconds = timed(device, trainer.evaluate, candidate)
+        phases['validate'].append(seconds)
+        update = pair_write_back(candidate.state_dict(), None)
+        _, seconds = timed(device, supernet.write_back, update)
+        phases['write_back'].append(seconds)
+        print({k: round(v[-1], 3) for k, v in phases.items()}, flush=True)
+
+    # the first candidate includes warm-up (allocator, kernels); report the rest when possible
+    measured = {k: v[1:] if len(v) > 1 else v for k, v in phases.items()}
+    per_phase = {k: float(np.mean(v)) for k, v in measured.items()}
+    per_candidate = sum(per_phase.values())
+    result = dict(
+        device=device_name(device),
+        device_type=device.type,
+        commit=commit(),
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        command=' '.join([osp.relpath(sys.argv[0])] + (argv or sys.argv[1:])),
+        settings=dict(base_channels=16, num_cells=8, batch_size=args.batch_size,
+                      train_images=len(train_idx), val_images=len(val_idx),
+                      precision='float32', augmentation='crop4+flip+cutout16 on device',
+                      validate_with_train_augment=True, drop_path=0.15),
+        candidates_measured=len(measured['train']),
+        seconds_per_phase=per_phase,
+        search_seconds_per_candidate=per_candidate,
+        projected_protocol_hours=per_candidate * (50 * 20 + 20) / 3600)
+    os.makedirs(args.out, exist_ok=True)
+    path = osp.join(args.out, f'search_throughput_{device.type}.json')
+    atomic_write(path, json.dumps(result, indent=2) + '\n')
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""scikit-learn's handwritten digits as an mmpretrain dataset (quick retraining runs).
+
+This module imports mmpretrain; configs load it with
+``custom_imports=dict(imports=['mmrnas.datasets.digits_cls_dataset'])``. It is not imported by
+``mmrnas.datasets``.
+"""
+from typing import List, Optional
+
+from mmpretrain.datasets import BaseDataset
+from mmpretrain.registry import DATASETS
+
+from .digits import load_digits
+
+__all__ = ['DigitsDataset']
+
+NUM_DIGITS = 1797
+
+
+@DATASETS.register_module()
+class DigitsDataset(BaseDataset):
+    """The 1797 8x8 scikit-learn digits, upsampled (nearest) to ``size`` and repeated to 3
+    channels, held in memory as ``img`` arrays (H x W x 3 uint8).
+
+    The split is deterministic, in file order: ``'train'`` = the first ``num_train`` images,
+    ``'test'`` = the rest (1500 / 297 by default).
+
+    Args:
+        split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
+        size (int): Image side length. Defaults to 32.
+        num_train (int): Number of training images. Defaults to 1500.
+        pipeline (list): Transforms. Defaults to ``()``.
+        test_mode (bool): Passed to :class:`BaseDataset`. Defaults to False.
+        **kwargs: Other arguments of :class:`mmpretrain.datasets.BaseDataset`.
+    """
+
+    METAINFO = {'classes': tuple(str(digit) for digit in range(10))}
+
+    def __init__(self,
+                 split: str = 'train',
+                 size: int = 32,
+                 num_train: int = 1500,
+                 pipeline: Optional[list] = (),
+                 test_mode: bool = False,
+                 **kwargs) -> None:
+        if split not in ('train', 'test'):
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        if not 0 < num_train < NUM_DIGITS:
+            raise ValueError(f'num_train must be in 1..{NUM_DIGITS - 1}, got {num_train}')
+        self.split = split
+        self.size = size
+        self.num_train = num_train
+        super().__init__(ann_file='', pipeline=pipeline, test_mode=test_mode, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """One ``dict(img=H x W x 3 uint8, gt_label=int)`` per image of the split."""
+        images, labels = load_digits(self.size)
+        part = slice(0, self.num_train) if self.split == 'train' else slice(self.num_train, None)
+        images = images[part].permute(0, 2, 3, 1).numpy()
+        return [
+            dict(img=image, gt_label=int(label))
+            for image, label in zip(images, labels[part].tolist())
+        ]

@@ -1,0 +1,87 @@
+"""Test (evaluate) a checkpoint with an MMEngine config (mmpretrain style).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.pkl]
+                         [--trust-checkpoint] [--cfg-options k=v ...] [--launcher ...]
+
+The checkpoint is loaded weights-only (torch's safe default) unless ``--trust-checkpoint``
+says it was written by your own training run: full MMEngine runner checkpoints also pickle
+optimizer / logger state, which weights-only loading refuses (torch >= 2.6).
+"""
+import argparse
+import os
+import os.path as osp
+import pickle
+from typing import List, Optional
+
+from mmengine.config import Config, DictAction
+from mmengine.evaluator import DumpResults
+from mmengine.runner import Runner
+
+from mmrnas.utils.compat import register_resume_loader, resume_path
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test (evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save the evaluation logs')
+    parser.add_argument('--out', help='dump the predictions to this pickle file')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='the checkpoint was written by your own training run: load it with '
+        'weights_only=False (needed for full runner checkpoints on torch >= 2.6)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value pairs')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main(argv: Optional[List[str]] = None) -> dict:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+        # A config's top-level `genotype` feeds model.backbone.genotype when the file is
+        # parsed; `--cfg-options genotype=...` must reach the backbone as well.
+        if 'genotype' in args.cfg_options and 'genotype' in cfg.model.get('backbone', {}):
+            cfg.model.backbone.genotype = args.cfg_options['genotype']
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    if args.trust_checkpoint:
+        register_resume_loader()
+        cfg.load_from = resume_path(args.checkpoint)
+    else:
+        cfg.load_from = args.checkpoint
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise ValueError('--out must be a .pkl or .pickle file')
+
+    runner = Runner.from_cfg(cfg)
+    if args.out is not None:
+        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+    try:
+        metrics = runner.test()
+    except pickle.UnpicklingError as error:
+        raise SystemExit(
+            f'{args.checkpoint} is not a plain weights file (weights-only loading refused it: '
+            f'{str(error).splitlines()[0]}). If it was written by your own training run, '
+            'pass --trust-checkpoint.') from error
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,94 @@
+"""Train a model from an MMEngine config (mmpretrain style).
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+                          [--auto-scale-lr] [--cfg-options k=v ...] [--launcher ...]
+"""
+import argparse
+import os
+import os.path as osp
+from typing import List, Optional
+
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner, find_latest_checkpoint
+
+from mmrnas.utils.compat import register_resume_loader, resume_path
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint of the run (trusted: it is loaded with '
+        'weights_only=False); without a value, from the latest checkpoint in the work dir')
+    parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by the real batch size / auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value pairs (e.g. genotype=best_genotype.yaml)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command line to the config."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise ValueError('--auto-scale-lr needs auto_scale_lr=dict(base_batch_size=...) '
+                             'in the config')
+        cfg.auto_scale_lr.enable = True
+
+    if args.resume is not None:
+        # Only the run's own checkpoint is loaded with weights_only=False (see
+        # mmrnas/utils/compat.py); config load_from / pretrained weights stay weights-only.
+        register_resume_loader()
+        checkpoint = (find_latest_checkpoint(cfg.work_dir)
+                      if args.resume == 'auto' else args.resume)
+        cfg.resume = True
+        cfg.load_from = None if checkpoint is None else resume_path(checkpoint)
+    return cfg
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+        # A config's top-level `genotype` feeds model.backbone.genotype when the file is
+        # parsed; `--cfg-options genotype=...` must reach the backbone as well.
+        if 'genotype' in args.cfg_options and 'genotype' in cfg.model.get('backbone', {}):
+            cfg.model.backbone.genotype = args.cfg_options['genotype']
+    cfg = merge_args(cfg, args)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
