@@ -23,7 +23,8 @@ DIGITS = CONFIGS / 'rnas_c8l5_1xb64-12e_digits-16.py'
 
 
 def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(f'mmrnas_tools_{name}', TOOLS / f'{name}.py')
+    module_name = 'mmrnas_tools_' + name.replace('/', '_')
+    spec = importlib.util.spec_from_file_location(module_name, TOOLS / f'{name}.py')
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -62,6 +63,29 @@ def test_resume_and_test(tiny_cifar10, tmp_path):
     with pytest.raises(SystemExit, match='--trust-checkpoint'):
         test.main([str(CIFAR10), str(checkpoint), '--work-dir', str(tmp_path / 'test2')] +
                   options(dict(base, experiment_name='test2')))
+
+
+@pytest.mark.slow
+def test_converted_official_checkpoint_evaluates(tiny_cifar10, tmp_path):
+    """An official-layout CIFAR checkpoint, converted by the tool, runs through tools/test.py
+    (weights-only loading: the converted file holds tensors and plain metadata only)."""
+    from tests.test_models.test_utils.test_checkpoint_conversion import (C, CLASSES, LAYERS,
+                                                                         build_reference)
+    official = tmp_path / 'relativenas_cifar10.pt'
+    torch.save({f'module.{k}': v for k, v in build_reference(imagenet=False).state_dict().items()},
+               official)
+    converted = tmp_path / 'converted.pth'
+    assert load_tool('model_converters/relativenas_to_mmrnas').main(
+        [str(official), str(converted)]) == 0
+    base = tiny_options(tmp_path / 'run', tiny_cifar10, max_epochs=1)
+    base.update({
+        'model.backbone.base_channels': C, 'model.backbone.num_cells': LAYERS,
+        'model.head.in_channels': 16 * C, 'model.head.aux_in_channels': 16 * C,
+        'model.head.num_classes': CLASSES, 'experiment_name': 'converted'
+    })
+    metrics = load_tool('test').main([str(CIFAR10), str(converted), '--work-dir',
+                                      str(tmp_path / 'test')] + options(base))
+    assert set(metrics) == {'accuracy/top1'} and 0 <= metrics['accuracy/top1'] <= 100
 
 
 def test_unknown_genotype(tmp_path):
