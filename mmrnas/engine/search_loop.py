@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 import torch
+from mmengine.dist import get_world_size
 from mmengine.runner import BaseLoop
 
 from mmrnas.datasets import BatchAugment, build_search_split, load_search_dataset, split_indices
@@ -100,6 +101,10 @@ class RelativeNASSearchLoop(BaseLoop):
                  resume: Union[bool, str] = False,
                  max_keep_checkpoints: int = 3) -> None:
         super().__init__(runner, None)
+        if get_world_size() > 1:
+            raise ValueError('the search runs in one process (one GPU or the CPU); '
+                             'multi-process search is not supported yet: run '
+                             'tools/search.py without --launcher')
         if not isinstance(max_generations, int) or max_generations < 1:
             raise ValueError(f'max_generations must be a positive integer, got {max_generations}')
         if population_size < 2 or population_size % 2:

@@ -46,3 +46,4 @@ def test_bad_input_is_one_line(tmp_path, args, message):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('search.py: error: ') and message in last
     assert 'Traceback' not in result.stderr
+
