@@ -23,7 +23,7 @@ def _population_yaml(title: Dict[str, Any], genotypes: Sequence[str]) -> str:
 class GenotypeDumpHook(Hook):
     """Dumps the outputs of a :class:`~mmrnas.engine.RelativeNASSearchLoop` into ``work_dir``.
 
-    - every generation: ``genotypes/generation_XXX.yaml`` (the population that generation
+    - every generation: ``genotypes/generation_<NNN>.yaml`` (the population that generation
       evaluated, decoded, in slot order) and ``history.jsonl`` (one line per generation: pairs,
       losses, accuracies, teachers, diversity, lr, seconds);
     - at the end: ``best_genotype.yaml``, ``genotypes/final_population.yaml``,
