@@ -9,8 +9,6 @@ CIFAR-shaped uint8 batches (the cost does not depend on pixel values). Writes on
 named after the device into ``--out``.
 """
 import argparse
-import json
-import os
 import os.path as osp
 import sys
 import time
@@ -20,10 +18,8 @@ from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
 
-from mmrnas.utils.fileio import atomic_write
-
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from search_throughput import commit, device_name  # noqa: E402
+from search_throughput import run_metadata, write_result  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -64,22 +60,14 @@ def main(argv=None) -> int:
               f'{ {k: round(float(v), 4) for k, v in losses.items()} }', flush=True)
     per_step = sum(times) / len(times)
     result = dict(
-        device=device_name(device),
-        device_type=device.type,
-        commit=commit(),
-        torch=torch.__version__,
-        threads=torch.get_num_threads(),
-        command=' '.join([osp.relpath(sys.argv[0])] + (argv or sys.argv[1:])),
+        run_metadata(device, argv),
         settings=dict(config=osp.relpath(args.config, ROOT), batch=batch, base_channels=36,
                       num_cells=20, auxiliary=True, drop_path=0.15, precision='float32',
                       data='random uint8, mmpretrain data preprocessor on the device'),
         steps_measured=len(times),
         retrain_step_seconds=per_step,
         projected_600_epochs_hours=per_step * 391 * 600 / 3600)
-    os.makedirs(args.out, exist_ok=True)
-    path = osp.join(args.out, f'retrain_step_{device.type}.json')
-    atomic_write(path, json.dumps(result, indent=2) + '\n')
-    print(json.dumps(result, indent=2))
+    write_result(args.out, f'retrain_step_{device.type}.json', result)
     return 0
 
 

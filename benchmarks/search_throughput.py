@@ -47,6 +47,25 @@ def commit() -> str:
         return 'unknown'
 
 
+def run_metadata(device: torch.device, argv) -> dict:
+    """Where and how a benchmark ran: device as torch reports it, commit, torch, threads,
+    command line."""
+    return dict(
+        device=device_name(device),
+        device_type=device.type,
+        commit=commit(),
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        command=' '.join([osp.relpath(sys.argv[0])] + (argv or sys.argv[1:])))
+
+
+def write_result(out_dir: str, name: str, result: dict) -> None:
+    """Write ``result`` atomically to ``out_dir/name`` as JSON and print it."""
+    os.makedirs(out_dir, exist_ok=True)
+    atomic_write(osp.join(out_dir, name), json.dumps(result, indent=2) + '\n')
+    print(json.dumps(result, indent=2))
+
+
 def timed(device: torch.device, fn, *args):
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
@@ -101,12 +120,7 @@ def main(argv=None) -> int:
     per_phase = {k: float(np.mean(v)) for k, v in measured.items()}
     per_candidate = sum(per_phase.values())
     result = dict(
-        device=device_name(device),
-        device_type=device.type,
-        commit=commit(),
-        torch=torch.__version__,
-        threads=torch.get_num_threads(),
-        command=' '.join([osp.relpath(sys.argv[0])] + (argv or sys.argv[1:])),
+        run_metadata(device, argv),
         settings=dict(base_channels=16, num_cells=8, batch_size=args.batch_size,
                       train_images=len(train_idx), val_images=len(val_idx),
                       precision='float32', augmentation='crop4+flip+cutout16 on device',
@@ -115,10 +129,7 @@ def main(argv=None) -> int:
         seconds_per_phase=per_phase,
         search_seconds_per_candidate=per_candidate,
         projected_protocol_hours=per_candidate * (50 * 20 + 20) / 3600)
-    os.makedirs(args.out, exist_ok=True)
-    path = osp.join(args.out, f'search_throughput_{device.type}.json')
-    atomic_write(path, json.dumps(result, indent=2) + '\n')
-    print(json.dumps(result, indent=2))
+    write_result(args.out, f'search_throughput_{device.type}.json', result)
     return 0
 
 
