@@ -1,20 +1,4 @@
 #!/usr/bin/env bash
-# Usage: tools/dist_train.sh CONFIG GPUS [train.py args]
+# Usage: tools/dist_train.sh CONFIG GPUS [train.py args]   (CPU processes without GPUs)
 # Env: PORT (default 29500), NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1).
-CONFIG=$1
-GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-torchrun \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/train.py" \
-    "$CONFIG" \
-    --launcher pytorch "${@:3}"
+exec "$(dirname "$0")/dist_launch.sh" train.py "$1" "$2" "${@:3}"

@@ -3,6 +3,9 @@
 Usage: python tools/search.py CONFIG [--work-dir DIR] [--resume [CHECKPOINT]]
        [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm|mpi]
 
+Multi-process (data-parallel candidates): tools/dist_search.sh CONFIG NPROC [args], which runs
+this script under torchrun with --launcher pytorch (GPUs: NCCL; CPUs: gloo).
+
 Outputs in the work dir: checkpoints/ (one per generation, atomic), genotypes/, history.jsonl,
 search_progress.png, best_genotype.yaml and its cell drawings. ``--resume`` without a value
 continues from the work dir's last search checkpoint; with a value, from that checkpoint.
@@ -14,6 +17,8 @@ import sys
 
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
+
+from mmrnas.utils.dist import init_distributed
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -54,7 +59,15 @@ def main(argv=None) -> int:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
+    # The search loop runs its own data parallelism (per candidate, see
+    # RelativeNASSearchLoop): the process group starts here and the Runner must not wrap the
+    # weight set in DistributedDataParallel, so it sees launcher='none'.
+    try:
+        init_distributed(args.launcher)
+    except ValueError as error:
+        print(f'{prog}: error: {error}', file=sys.stderr)
+        return 2
+    cfg.launcher = 'none'
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

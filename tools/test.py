@@ -18,6 +18,8 @@ from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
 from mmrnas.utils.compat import register_resume_loader, resume_path
+from mmrnas.utils.config import merge_cfg_options
+from mmrnas.utils.dist import setup_launcher
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -51,13 +53,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-        # A config's top-level `genotype` feeds model.backbone.genotype when the file is
-        # parsed; `--cfg-options genotype=...` must reach the backbone as well.
-        if 'genotype' in args.cfg_options and 'genotype' in cfg.model.get('backbone', {}):
-            cfg.model.backbone.genotype = args.cfg_options['genotype']
-    cfg.launcher = args.launcher
+    merge_cfg_options(cfg, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -70,6 +66,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise ValueError('--out must be a .pkl or .pickle file')
 
+    setup_launcher(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     if args.out is not None:
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))

@@ -12,6 +12,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmrnas.utils.compat import register_resume_loader, resume_path
+from mmrnas.utils.config import merge_cfg_options
+from mmrnas.utils.dist import setup_launcher
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -49,7 +51,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
-    cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -79,13 +80,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-        # A config's top-level `genotype` feeds model.backbone.genotype when the file is
-        # parsed; `--cfg-options genotype=...` must reach the backbone as well.
-        if 'genotype' in args.cfg_options and 'genotype' in cfg.model.get('backbone', {}):
-            cfg.model.backbone.genotype = args.cfg_options['genotype']
+    merge_cfg_options(cfg, args.cfg_options)
     cfg = merge_args(cfg, args)
+    setup_launcher(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -10,13 +10,14 @@ from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 import torch
-from mmengine.dist import get_world_size
+from mmengine.dist import is_main_process
 from mmengine.runner import BaseLoop
 
 from mmrnas.datasets import BatchAugment, build_search_split, load_search_dataset, split_indices
 from mmrnas.registry import LOOPS
 from mmrnas.search import Population, select_teacher
 from mmrnas.search.candidate_trainer import CandidateResult, CandidateTrainer
+from mmrnas.search.data_parallel import broadcast_from_rank0
 from mmrnas.search.schedules import search_drop_path_rate, search_lr
 from mmrnas.search.weight_set import pair_write_back
 from mmrnas.structures import Genotype
@@ -63,6 +64,11 @@ class RelativeNASSearchLoop(BaseLoop):
     states, split indices, history) to ``work_dir/checkpoints``; ``resume`` continues a stopped
     search exactly.
 
+    Launched on several processes (``tools/dist_search.sh CONFIG N``), each candidate trains
+    data-parallel (see :class:`~mmrnas.search.candidate_trainer.CandidateTrainer`); rank 0
+    decides the pairs, the teachers and the population update and broadcasts them, and alone
+    writes checkpoints and outputs. Every process holds the whole split and weight set.
+
     Args:
         runner (Runner): The runner.
         dataloader (dict): The search data config above.
@@ -101,10 +107,6 @@ class RelativeNASSearchLoop(BaseLoop):
                  resume: Union[bool, str] = False,
                  max_keep_checkpoints: int = 3) -> None:
         super().__init__(runner, None)
-        if get_world_size() > 1:
-            raise ValueError('the search runs in one process (one GPU or the CPU); '
-                             'multi-process search is not supported yet: run '
-                             'tools/search.py without --launcher')
         if not isinstance(max_generations, int) or max_generations < 1:
             raise ValueError(f'max_generations must be a positive integer, got {max_generations}')
         if population_size < 2 or population_size % 2:
@@ -239,15 +241,16 @@ class RelativeNASSearchLoop(BaseLoop):
         drop_path = search_drop_path_rate(generation, self.max_generations, self.drop_path_rate)
         genotypes = self.population.genotypes()
         diversity = self.population.diversity()
-        pairs = self.population.pairs(self.rng)
+        pairs = broadcast_from_rank0(self.population.pairs(self.rng))
         teachers, skips, records = [], [], []
         progress = self._progress_bar(len(pairs))
         for number, (a, b) in enumerate(pairs):
             pair_start = time.perf_counter()
             results = [self._estimate(genotypes[m], lr, drop_path) for m in (a, b)]
-            teacher = select_teacher(results[0].val_loss, results[1].val_loss,
-                                     results[0].val_accuracy, results[1].val_accuracy,
-                                     self.teacher_criterion)
+            teacher = broadcast_from_rank0(
+                select_teacher(results[0].val_loss, results[1].val_loss,
+                               results[0].val_accuracy, results[1].val_accuracy,
+                               self.teacher_criterion))
             student = 1 - teacher
             skipped = not (results[0].finite or results[1].finite)
             self.model.write_back(pair_write_back(results[teacher].state,
@@ -267,6 +270,10 @@ class RelativeNASSearchLoop(BaseLoop):
                 progress.update()
         self.population.update(pairs, np.asarray(teachers), self.rng, phi=self.phi,
                                skip=np.asarray(skips))
+        population, rng_state = broadcast_from_rank0(
+            (self.population.state_dict(), self.rng.bit_generator.state))
+        self.population.load_state_dict(population)
+        self.rng.bit_generator.state = rng_state
         record = dict(
             generation=generation,
             lr=lr,
@@ -342,6 +349,8 @@ class RelativeNASSearchLoop(BaseLoop):
             final=self.final)
 
     def _save(self) -> None:
+        if not is_main_process():
+            return
         name = ('search_final.pth' if self.final is not None else
                 f'search_generation_{self._generation:03d}.pth')
         save_search_checkpoint(self._state(), osp.join(self.checkpoint_dir, name), self.work_dir)

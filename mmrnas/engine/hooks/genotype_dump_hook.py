@@ -4,6 +4,7 @@ import os.path as osp
 from typing import Any, Dict, Optional, Sequence
 
 import yaml
+from mmengine.dist import master_only
 from mmengine.hooks import Hook
 
 from mmrnas.registry import HOOKS
@@ -45,6 +46,7 @@ class GenotypeDumpHook(Hook):
         self.draw = draw
         self.formats = tuple(formats)
 
+    @master_only
     def before_train(self, runner) -> None:
         loop = runner.train_loop
         if loop.history:
@@ -52,6 +54,7 @@ class GenotypeDumpHook(Hook):
         if loop.final is not None:
             self.after_train(runner)
 
+    @master_only
     def after_train_epoch(self, runner) -> None:
         self._dump_generations(runner, only_last=True)
 
@@ -67,6 +70,7 @@ class GenotypeDumpHook(Hook):
             osp.join(runner.work_dir, 'history.jsonl'),
             ''.join(json.dumps(record, sort_keys=True) + '\n' for record in loop.history))
 
+    @master_only
     def after_train(self, runner) -> None:
         final: Optional[Dict[str, Any]] = runner.train_loop.final
         if final is None:

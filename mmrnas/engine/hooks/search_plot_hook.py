@@ -2,6 +2,7 @@
 import io
 import os.path as osp
 
+from mmengine.dist import master_only
 from mmengine.hooks import Hook
 
 from mmrnas.registry import HOOKS
@@ -28,6 +29,7 @@ class SearchPlotHook(Hook):
     def __init__(self, filename: str = 'search_progress.png'):
         self.filename = filename
 
+    @master_only
     def after_train_epoch(self, runner) -> None:
         history = runner.train_loop.history
         if history:

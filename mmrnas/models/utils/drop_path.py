@@ -1,7 +1,41 @@
 """Drop-path (stochastic depth over cell edges) as used by DARTS-style cells."""
+import threading
+from contextlib import contextmanager
+from typing import Iterator, Optional, Tuple
+
 import torch
 
-__all__ = ['drop_path']
+__all__ = ['drop_path', 'batch_shard']
+
+_state = threading.local()
+
+
+@contextmanager
+def batch_shard(total: int, start: int, stop: int) -> Iterator[None]:
+    """Within the block, inputs of :func:`drop_path` are rows ``start:stop`` of a batch of
+    ``total`` samples.
+
+    Data-parallel training uses this so that every process draws the whole batch's mask from
+    the same random stream and keeps its own rows: the masks, and so the result, are those of
+    one process training the whole batch.
+
+    Args:
+        total (int): Size of the whole (global) batch.
+        start (int): First row of this process's shard.
+        stop (int): One past its last row.
+    """
+    if not 0 <= start <= stop <= total:
+        raise ValueError(f'invalid shard {start}:{stop} of a batch of {total}')
+    previous = getattr(_state, 'shard', None)
+    _state.shard = (total, start, stop)
+    try:
+        yield
+    finally:
+        _state.shard = previous
+
+
+def _current_shard() -> Optional[Tuple[int, int, int]]:
+    return getattr(_state, 'shard', None)
 
 
 def drop_path(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
@@ -9,7 +43,8 @@ def drop_path(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
 
     Same distribution as the reference (REFERENCE.md §1.5), but out of place and device-agnostic
     (REFERENCE.md §9.2): the reference multiplies the op output in place and draws the mask
-    with ``torch.cuda.FloatTensor``.
+    with ``torch.cuda.FloatTensor``. Inside :func:`batch_shard` the mask of the whole batch is
+    drawn and this shard's rows are used.
 
     Args:
         x (Tensor): Input of shape (N, C, H, W).
@@ -22,5 +57,13 @@ def drop_path(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     if not training or p <= 0.:
         return x
     keep = 1. - p
-    mask = x.new_empty(x.size(0), 1, 1, 1).bernoulli_(keep)
+    shard = _current_shard()
+    if shard is None:
+        mask = x.new_empty(x.size(0), 1, 1, 1).bernoulli_(keep)
+    else:
+        total, start, stop = shard
+        if x.size(0) != stop - start:
+            raise ValueError(f'drop_path got {x.size(0)} samples inside a batch shard of '
+                             f'{stop - start}')
+        mask = x.new_empty(total, 1, 1, 1).bernoulli_(keep)[start:stop]
     return x / keep * mask
