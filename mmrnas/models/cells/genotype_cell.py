@@ -60,6 +60,14 @@ class GenotypeCell(nn.Module):
         self.ops = nn.ModuleList(
             OPS[name](channels, 2 if reduction and index < 2 else 1, norm_cfg=norm_cfg)
             for name, index in edges)
+        # A cell input that no edge reads and the output does not concatenate is still
+        # preprocessed, as in the reference (its parameters count, its BN statistics update),
+        # but can never get a gradient: mark its parameters as not trainable, so that
+        # DistributedDataParallel needs no find_unused_parameters (a reference-layout
+        # RelativeNAS reduction cell never reads state 0).
+        for index, preprocess in enumerate((self.preprocess0, self.preprocess1)):
+            if index not in self.input_indices and index not in self.concat:
+                preprocess.requires_grad_(False)
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.) -> torch.Tensor:
         """Run the cell.

@@ -117,6 +117,13 @@ def stage_modules(backbone):
     return [[backbone.stem0], [backbone.stem1] + cells[:2], cells[2:4], cells[4:]]
 
 
+def unread_parameters(backbone):
+    """Parameters of the preprocessing of cell inputs that no edge reads (never trainable)."""
+    return {id(p) for cell in backbone.cells for i, pre in enumerate(
+        (cell.preprocess0, cell.preprocess1)) if i not in cell.input_indices
+            for p in pre.parameters()}
+
+
 @pytest.mark.parametrize('frozen_stages', [-1, 0, 1, 2, 3])
 def test_frozen_stages(frozen_stages):
     backbone = RelativeNASBackbone(
@@ -124,10 +131,12 @@ def test_frozen_stages(frozen_stages):
     stages = stage_modules(backbone)
     assert sum(len(list(m.parameters())) for s in stages for m in s) == len(
         list(backbone.parameters()))
+    unread = unread_parameters(backbone)
     for stage, modules in enumerate(stages):
         frozen = stage <= frozen_stages
         for module in modules:
-            assert all(p.requires_grad != frozen for p in module.parameters())
+            assert all(p.requires_grad != (frozen or id(p) in unread)
+                       for p in module.parameters())
             norms = [m for m in module.modules() if isinstance(m, _BatchNorm)]
             assert norms and all(norm.training != frozen for norm in norms)
 
@@ -136,7 +145,9 @@ def test_frozen_stages_cifar_stem():
     backbone = small(frozen_stages=1).train()
     assert not any(p.requires_grad for p in backbone.stem.parameters())
     assert not any(p.requires_grad for cell in backbone.cells[:2] for p in cell.parameters())
-    assert all(p.requires_grad for cell in backbone.cells[2:] for p in cell.parameters())
+    unread = unread_parameters(backbone)
+    assert all(p.requires_grad != (id(p) in unread) for cell in backbone.cells[2:]
+               for p in cell.parameters())
 
 
 def test_norm_eval():
@@ -144,7 +155,20 @@ def test_norm_eval():
     norms = [m for m in backbone.modules() if isinstance(m, _BatchNorm)]
     assert norms and not any(norm.training for norm in norms)
     assert backbone.training and backbone.cells[0].training
-    assert all(p.requires_grad for p in backbone.parameters())
+    unread = unread_parameters(backbone)
+    assert all(p.requires_grad != (id(p) in unread) for p in backbone.parameters())
+
+
+def test_only_parameters_that_get_gradients_are_trainable():
+    """RelativeNAS reduction cells never read state 0: their preprocess0 still runs (as in the
+    reference; its parameters count) but is not trainable, so every trainable parameter gets a
+    gradient and DistributedDataParallel needs no find_unused_parameters."""
+    backbone = RelativeNASBackbone(base_channels=4, num_cells=6, out_indices=(0, 1, 2, 3))
+    frozen = [name for name, p in backbone.named_parameters() if not p.requires_grad]
+    assert frozen == [f'cells.{i}.preprocess0.{name}' for i in (2, 4)
+                      for name in ('op.1.weight', 'op.2.weight', 'op.2.bias')]
+    sum(out.sum() for out in backbone(torch.randn(2, 3, 32, 32))).backward()
+    assert all((p.grad is not None) == p.requires_grad for p in backbone.parameters())
 
 
 def test_drop_path_rate_is_used_in_training():
