@@ -2,6 +2,7 @@
 import copy
 
 import pytest
+import torch
 from mmengine.registry import DefaultScope
 
 
@@ -17,3 +18,13 @@ def _restore_default_scope():
 restore_default_scope_per_module = pytest.fixture(scope='module', autouse=True)(
     _restore_default_scope)
 restore_default_scope_per_test = pytest.fixture(autouse=True)(_restore_default_scope)
+
+
+@pytest.fixture
+def one_thread():
+    """One intra-op thread: the runs are tiny and two threads oversubscribe a busy 2-core box.
+    Modules of small integration runs use it with ``pytest.mark.usefixtures('one_thread')``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

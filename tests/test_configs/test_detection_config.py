@@ -3,7 +3,6 @@ PASCAL VOC (mmdet). Model facts against REFERENCE.md §6.3 / §7.3, the build-ti
 pretrained loading, and short real runs (our Runner and mmdet's own train script) on a
 generated handwritten-digit dataset in the real VOC format."""
 import importlib
-import importlib.util
 import json
 import math
 import os
@@ -18,10 +17,12 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
 from mmengine.runner import Runner
+from tests.utils import load_tool
+
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'detection' / 'ssdlite_rnas-c46l14_8xb32-200e_voc0712-320.py'
-GENERATOR = REPO / 'tools' / 'dataset_converters' / 'generate_tiny_voc.py'
 # Parameters of the whole detector: backbone 4,313,029 (the ImageNet C46 L14 network's
 # 5,050,029 without its 737,000-parameter classifier) + extra layers 376,023 + heads 380,772.
 # REFERENCE.md §7.3: 5.07 M (CHK 5.0698 M).
@@ -31,20 +32,8 @@ SPECS = ((20, 16, 60, 105), (10, 32, 105, 150), (5, 64, 150, 195), (3, 100, 195,
          (2, 150, 240, 285), (1, 300, 285, 330))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: the runs are tiny and two threads oversubscribe a busy 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def load_generator():
-    spec = importlib.util.spec_from_file_location('generate_tiny_voc', GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('dataset_converters/generate_tiny_voc')
 
 
 def use_bn(cfg: Config) -> None:

@@ -2,7 +2,6 @@
 COCO keypoints (mmpose). Model facts, the build-time pyramid check, pretrained loading, and
 short real runs (our Runner and mmpose's own train script) on a generated stick-figure dataset
 in the real COCO format."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -15,30 +14,20 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
+from tests.utils import load_tool
+
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'pose' / 'td-hm_rnas-c46l14_1xb128-140e_coco-256x192.py'
-GENERATOR = REPO / 'tools' / 'dataset_converters' / 'generate_tiny_coco_keypoints.py'
 # Parameters of the whole pose model: backbone 4,313,029 (the ImageNet C46 L14 network's
 # 5,050,029 without its 737,000-parameter classifier) + head 5,117,713 (deconvs 3,014,656 +
 # 2 x 1,048,576, BN 1,536, final conv 4,369). REFERENCE.md §7.3: 9.43 M (CHK 9.4307 M).
 NUM_PARAMS = 9_430_742
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: the runs are tiny and two threads oversubscribe a busy 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def load_generator():
-    spec = importlib.util.spec_from_file_location('generate_tiny_coco_keypoints', GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('dataset_converters/generate_tiny_coco_keypoints')
 
 
 def build_model(cfg: Config):

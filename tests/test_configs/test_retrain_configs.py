@@ -13,6 +13,8 @@ from mmengine.hooks import Hook
 from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
 from mmengine.runner import Runner
 
+pytestmark = pytest.mark.usefixtures('one_thread')
+
 CONFIGS = Path(__file__).resolve().parents[2] / 'configs' / 'retrain'
 CIFAR10 = CONFIGS / 'rnas_c36l20_1xb128-600e_cifar10.py'
 CIFAR100 = CONFIGS / 'rnas_c36l20_1xb128-600e_cifar100.py'
@@ -70,15 +72,6 @@ def write_imagenet(root: Path, per_class: int = 2) -> None:
             for index in range(per_class):
                 pixels = rng.integers(0, 256, (150, 180, 3), dtype=np.uint8)
                 Image.fromarray(pixels).save(folder / f'{wnid}_{index}.JPEG')
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: the runs are tiny and two threads oversubscribe a busy 2-core box."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny_options(work_dir: Path, data_root: Path, max_epochs: int) -> dict:

@@ -5,34 +5,25 @@ The reference networks (RelativeNAS / DARTS ``NetworkCIFAR`` and ``NetworkImageN
 from REFERENCE.md §1 with the reference's module names) come from the library test.
 """
 import argparse
-import importlib.util
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
 from mmengine.runner import load_checkpoint
 
 from mmrnas.models import RelativeNASBackbone
+from tests.utils import TOOLS, load_tool
 from ..test_models.test_utils.test_checkpoint_conversion import (C, LAYERS, assert_same,
                                                                  build_classifier,
                                                                  build_reference)
 
-SCRIPT = (Path(__file__).resolve().parents[2] / 'tools' / 'model_converters' /
-          'relativenas_to_mmrnas.py')
+SCRIPT = TOOLS / 'model_converters' / 'relativenas_to_mmrnas.py'
 ERROR_PREFIX = 'relativenas_to_mmrnas: error: '
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('relativenas_to_mmrnas', SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool('model_converters/relativenas_to_mmrnas')
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,5 @@
 """tools/train.py and tools/test.py: resume of the run's own checkpoints under torch's
 weights-only default, test of a trained checkpoint, bad input, and the digits retraining."""
-import importlib.util
 import json
 import os
 import pickle
@@ -15,19 +14,14 @@ from mmengine.runner import CheckpointLoader
 from tests.test_configs.test_retrain_configs import (CIFAR10, CONFIGS, read_scalars,
                                                       tiny_options)
 
-# Re-exported fixtures (pytest finds them by name in this module).
-from tests.test_configs.test_retrain_configs import one_thread, tiny_cifar10  # noqa: F401
+# Re-exported fixture (pytest finds it by name in this module).
+from tests.test_configs.test_retrain_configs import tiny_cifar10  # noqa: F401
+from tests.utils import load_tool
+
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools'
 DIGITS = CONFIGS / 'rnas_c8l5_1xb64-12e_digits-16.py'
-
-
-def load_tool(name: str):
-    module_name = 'mmrnas_tools_' + name.replace('/', '_')
-    spec = importlib.util.spec_from_file_location(module_name, TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def options(values: dict) -> list:
