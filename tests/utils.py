@@ -14,3 +14,20 @@ def load_tool(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def write_backbone_checkpoint(backbone_state: dict, path: Path, extra: dict = None) -> dict:
+    """Save a checkpoint whose ``backbone.*`` entries hold known values (random floats, 7 for
+    integer buffers) for every tensor of ``backbone_state``, plus ``extra`` entries as they are;
+    return the known backbone tensors by their keys without the prefix."""
+    import torch
+    generator = torch.Generator().manual_seed(0)
+    known = {
+        key: (torch.randn(value.shape, generator=generator)
+              if value.is_floating_point() else torch.full_like(value, 7))
+        for key, value in backbone_state.items()
+    }
+    state_dict = {f'backbone.{key}': value for key, value in known.items()}
+    state_dict.update(extra or {})
+    torch.save({'meta': {}, 'state_dict': state_dict}, path)
+    return known

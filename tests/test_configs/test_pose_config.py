@@ -14,7 +14,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-from tests.utils import load_tool
+from tests.utils import load_tool, write_backbone_checkpoint
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -123,18 +123,10 @@ def test_pretrained_prefix_loads_backbone_tensors(cfg, tmp_path):
     """init_cfg=Pretrained(prefix='backbone.') loads every backbone tensor of a checkpoint
     with ``backbone.*`` keys, and nothing else."""
     model = build_model(cfg)
-    generator = torch.Generator().manual_seed(0)
-    expected = {}
-    for key, value in model.backbone.state_dict().items():
-        if value.is_floating_point():
-            expected[key] = torch.randn(value.shape, generator=generator)
-        else:
-            expected[key] = torch.full_like(value, 7)
     head_weight = torch.full_like(model.head.final_layer.weight, 3.0)
-    state_dict = {f'backbone.{key}': value for key, value in expected.items()}
-    state_dict['head.final_layer.weight'] = head_weight
     checkpoint = tmp_path / 'backbone.pth'
-    torch.save({'meta': {}, 'state_dict': state_dict}, checkpoint)
+    expected = write_backbone_checkpoint(model.backbone.state_dict(), checkpoint,
+                                         {'head.final_layer.weight': head_weight})
 
     cfg.model.backbone.init_cfg = dict(
         type='Pretrained', checkpoint=str(checkpoint), prefix='backbone.')

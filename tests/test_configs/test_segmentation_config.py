@@ -21,7 +21,7 @@ from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
 from mmengine.runner import Runner
 from mmengine.structures import PixelData
 from torch import nn
-from tests.utils import load_tool
+from tests.utils import load_tool, write_backbone_checkpoint
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -241,16 +241,10 @@ def test_pretrained_prefix_loads_the_context_path_backbone(tmp_path):
     """``init_cfg=dict(type='Pretrained', prefix='backbone.')`` loads the ``backbone.*`` part
     of a classifier checkpoint (e.g. the ImageNet retrain config's) into the context path."""
     reference = build_model(load_config()).backbone.context_path.backbone.state_dict()
-    generator = torch.Generator().manual_seed(0)
-    known = {
-        key: (torch.randn(value.shape, generator=generator)
-              if value.is_floating_point() else torch.full_like(value, 7))
-        for key, value in reference.items()
-    }
-    checkpoint = {f'backbone.{key}': value for key, value in known.items()}
-    checkpoint['head.fc.weight'] = torch.zeros(1000, 736)  # ignored: no `backbone.` prefix
     path = tmp_path / 'rnas_c46l14_in1k.pth'
-    torch.save({'meta': {}, 'state_dict': checkpoint}, path)
+    # head.fc.weight is ignored: no `backbone.` prefix.
+    known = write_backbone_checkpoint(reference, path,
+                                      {'head.fc.weight': torch.zeros(1000, 736)})
 
     cfg = load_config(**{
         'model.backbone.backbone_cfg.init_cfg':
