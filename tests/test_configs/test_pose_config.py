@@ -195,14 +195,21 @@ def test_train_and_validate_on_tiny_coco(tmp_path):
     cfg.merge_from_dict({
         'train_dataloader.batch_size': 8,
         'val_dataloader.batch_size': 8,
+        # A small backbone (C8 L5: 128 channels at stride 32) keeps the run short on a CPU.
+        'model.backbone.base_channels': 8,
+        'model.backbone.num_cells': 5,
+        'model.head.in_channels': 128,
         # Constant lr, as the released reference code (see the config's schedule comment).
         'param_scheduler': None,
         'default_hooks.logger.interval': 10,
         'log_processor.by_epoch': False,
         'work_dir': str(tmp_path / 'work_dir'),
     })
-    # Replaced, not merged: iterations instead of epochs, no checkpoints.
-    cfg.train_cfg = dict(by_epoch=False, max_iters=max_iters, val_interval=max_iters)
+    # Replaced, not merged: 20 epochs of 2 iterations (16 images, batch 8), no checkpoints.
+    # (An iteration-based loop would restart the finite dataloader every 2 iterations, and
+    # MMEngine sleeps 2 s at each restart.)
+    epochs = max_iters // 2
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=epochs, val_interval=epochs)
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1, save_last=False)
     runner = Runner.from_cfg(cfg)
     record = RecordHook()
@@ -215,9 +222,9 @@ def test_train_and_validate_on_tiny_coco(tmp_path):
     ap = record.metrics[0]['coco/AP']
     print(f'\nmean loss of iterations 1-10: {first:.5f}, {max_iters - 9}-{max_iters}: '
           f'{last:.5f}; val coco/AP {ap:.4f}, AP .5 {record.metrics[0]["coco/AP .5"]:.4f}')
-    # Measured with seed 0: 0.0079 -> 0.0062, AP 0.017 (AP .5 0.10). From scratch, 40
-    # iterations are too few for a stable AP threshold (AP is about 0.05 after 300 iterations
-    # of batch 8 on 64 images), so the test asserts that the loss falls.
+    # Measured with seed 0: 0.0081 -> 0.0060, AP 0.003 (AP .5 0.03). From scratch, 40
+    # iterations are too few for a stable AP threshold (with the C46 backbone AP is about 0.05
+    # after 300 iterations of batch 8 on 64 images), so the test asserts that the loss falls.
     assert last < 0.85 * first
     assert isinstance(ap, float) and 0.0 <= ap <= 1.0
 
