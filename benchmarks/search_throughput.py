@@ -1,7 +1,8 @@
 """Seconds per candidate of the RelativeNAS search at paper fidelity.
 
 Usage: python benchmarks/search_throughput.py [--device cpu|cuda] [--candidates 3]
-       [--num-images 50000] [--out benchmarks/results]
+       [--num-images 50000] [--precision fp32|bf16] [--channels-last] [--cuda-graph]
+       [--out benchmarks/results]
 
 A candidate is: cut it out of the C=16 L=8 weight set, train one epoch on 25k images at
 batch 256 (SGD, grad clip 5, drop path, crop/flip/cutout on the device), validate on 25k
@@ -39,6 +40,9 @@ def device_name(device: torch.device) -> str:
 
 
 def commit() -> str:
+    """The commit measured: ``MMRNAS_COMMIT`` when set (a copy without ``.git``), else git's."""
+    if os.environ.get('MMRNAS_COMMIT'):
+        return os.environ['MMRNAS_COMMIT']
     try:
         return subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True,
                               text=True, check=True,
@@ -76,40 +80,37 @@ def timed(device: torch.device, fn, *args):
     return out, time.perf_counter() - start
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--candidates', type=int, default=3)
-    parser.add_argument('--num-images', type=int, default=50000)
-    parser.add_argument('--batch-size', type=int, default=256)
-    parser.add_argument('--out', default=osp.join(osp.dirname(osp.abspath(__file__)),
-                                                  'results'))
-    args = parser.parse_args(argv)
-    device = torch.device(args.device)
+def measure(device: torch.device, candidates: int = 3, num_images: int = 50000,
+            batch_size: int = 256, **speed) -> dict:
+    """Time ``candidates`` candidates phase by phase; ``speed`` holds CandidateTrainer's
+    ``precision`` / ``channels_last`` / ``cuda_graph``. The genotypes depend only on the
+    count, so variants time the same candidates."""
     torch.manual_seed(0)
     generator = torch.Generator(device=device)
     generator.manual_seed(0)
-    images = torch.randint(0, 256, (args.num_images, 3, 32, 32), dtype=torch.uint8)
-    labels = torch.randint(0, 10, (args.num_images, ))
+    images = torch.randint(0, 256, (num_images, 3, 32, 32), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (num_images, ))
     dataset = DeviceDataset(images, labels, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
-    train_idx, val_idx = split_indices(args.num_images, 0.5, 0)
+    train_idx, val_idx = split_indices(num_images, 0.5, 0)
     augment = BatchAugment(crop_padding=4, flip=True, cutout=16)
     trainer = CandidateTrainer(
         *build_search_split(dataset, train_idx, val_idx, device), generator=generator,
-        batch_size=args.batch_size, val_batch_size=args.batch_size,
-        train_augment=augment, val_augment=augment)
+        batch_size=batch_size, val_batch_size=batch_size, train_augment=augment,
+        val_augment=augment, **speed)
     supernet = RelativeNASSupernet(base_channels=16, num_cells=8, num_classes=10).to(device)
-    genotypes = Population.random(max(2, args.candidates + args.candidates % 2),
+    genotypes = Population.random(max(2, candidates + candidates % 2),
                                   np.random.default_rng(0)).genotypes()
 
     phases = {'extract': [], 'train': [], 'validate': [], 'write_back': []}
-    for genotype in genotypes[:args.candidates]:
+    losses = []
+    for genotype in genotypes[:candidates]:
         candidate, seconds = timed(device, supernet.extract, genotype, 0.15)
         phases['extract'].append(seconds)
-        _, seconds = timed(device, trainer.train_epoch, candidate, 0.05)
+        loss, seconds = timed(device, trainer.train_epoch, candidate, 0.05)
         phases['train'].append(seconds)
-        _, seconds = timed(device, trainer.evaluate, candidate)
+        (val_loss, _), seconds = timed(device, trainer.evaluate, candidate)
         phases['validate'].append(seconds)
+        losses.append((loss, val_loss))
         update = pair_write_back(candidate.state_dict(), None)
         _, seconds = timed(device, supernet.write_back, update)
         phases['write_back'].append(seconds)
@@ -119,17 +120,37 @@ def main(argv=None) -> int:
     measured = {k: v[1:] if len(v) > 1 else v for k, v in phases.items()}
     per_phase = {k: float(np.mean(v)) for k, v in measured.items()}
     per_candidate = sum(per_phase.values())
-    result = dict(
-        run_metadata(device, argv),
-        settings=dict(base_channels=16, num_cells=8, batch_size=args.batch_size,
+    options = {**dict(precision='fp32', channels_last=False, cuda_graph=False), **speed}
+    return dict(
+        settings=dict(base_channels=16, num_cells=8, batch_size=batch_size,
                       train_images=len(train_idx), val_images=len(val_idx),
-                      precision='float32', augmentation='crop4+flip+cutout16 on device',
-                      validate_with_train_augment=True, drop_path=0.15),
+                      augmentation='crop4+flip+cutout16 on device',
+                      validate_with_train_augment=True, drop_path=0.15, **options),
         candidates_measured=len(measured['train']),
         seconds_per_phase=per_phase,
+        losses=[list(pair) for pair in losses],
         search_seconds_per_candidate=per_candidate,
         projected_protocol_hours=per_candidate * (50 * 20 + 20) / 3600)
-    write_result(args.out, f'search_throughput_{device.type}.json', result)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--candidates', type=int, default=3)
+    parser.add_argument('--num-images', type=int, default=50000)
+    parser.add_argument('--batch-size', type=int, default=256)
+    parser.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32')
+    parser.add_argument('--channels-last', action='store_true')
+    parser.add_argument('--cuda-graph', action='store_true')
+    parser.add_argument('--out', default=osp.join(osp.dirname(osp.abspath(__file__)),
+                                                  'results'))
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    result = measure(device, args.candidates, args.num_images, args.batch_size,
+                     precision=args.precision, channels_last=args.channels_last,
+                     cuda_graph=args.cuda_graph)
+    write_result(args.out, f'search_throughput_{device.type}.json',
+                 dict(run_metadata(device, argv), **result))
     return 0
 
 

@@ -90,6 +90,12 @@ class RelativeNASSearchLoop(BaseLoop):
         resume (bool | str): Continue from ``work_dir``'s last checkpoint (True) or from a path.
         max_keep_checkpoints (int): Checkpoints kept in ``work_dir/checkpoints``; older ones
             are deleted. Defaults to 3.
+        precision (str): ``'fp32'`` (reference, default) or ``'bf16'`` autocast of candidate
+            forward passes (see :class:`~mmrnas.search.candidate_trainer.CandidateTrainer`).
+        channels_last (bool): Train candidates in channels-last memory format. Defaults to
+            False.
+        cuda_graph (bool): Replay each candidate's training step from a CUDA graph (single
+            GPU only). Defaults to False.
     """
 
     def __init__(self,
@@ -105,7 +111,10 @@ class RelativeNASSearchLoop(BaseLoop):
                  final_selection: str = 'reevaluate',
                  seed: Optional[int] = None,
                  resume: Union[bool, str] = False,
-                 max_keep_checkpoints: int = 3) -> None:
+                 max_keep_checkpoints: int = 3,
+                 precision: str = 'fp32',
+                 channels_last: bool = False,
+                 cuda_graph: bool = False) -> None:
         super().__init__(runner, None)
         if not isinstance(max_generations, int) or max_generations < 1:
             raise ValueError(f'max_generations must be a positive integer, got {max_generations}')
@@ -173,7 +182,10 @@ class RelativeNASSearchLoop(BaseLoop):
             optimizer=optimizer,
             max_grad_norm=clip.get('max_norm'),
             train_augment=train_augment,
-            val_augment=train_augment if data.get('validate_with_train_augment') else None)
+            val_augment=train_augment if data.get('validate_with_train_augment') else None,
+            precision=precision,
+            channels_last=channels_last,
+            cuda_graph=cuda_graph)
 
         self.rng = np.random.Generator(np.random.PCG64(self.seed))
         self.population = Population.random(population_size, self.rng)

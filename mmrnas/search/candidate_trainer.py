@@ -1,8 +1,9 @@
 """Low-fidelity estimate of one candidate: one epoch of training, then validation."""
 import math
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Dict, Iterator, Optional, Tuple
+from typing import Callable, ContextManager, Dict, Iterator, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -15,7 +16,12 @@ from mmrnas.models.utils import batch_shard, convert_to_global_batch_norm
 from .data_parallel import (all_reduce_gradients, all_reduce_sum, broadcast_random_states,
                             shard_bounds)
 
-__all__ = ['CandidateResult', 'CandidateTrainer']
+__all__ = ['CandidateResult', 'CandidateTrainer', 'PRECISIONS']
+
+PRECISIONS = ('fp32', 'bf16')
+# Eager training steps before a candidate's step is captured (PyTorch's whole-network capture
+# recipe): optimizer state and cuDNN/allocator warm-up happen outside the graph.
+GRAPH_WARMUP_STEPS = 3
 
 
 @dataclass
@@ -71,6 +77,18 @@ class CandidateTrainer:
             4, flip, cutout 16).
         val_augment (BatchAugment, optional): Validation augmentation; the reference validates
             with the training augmentation, the library default is none.
+        precision (str): ``'fp32'`` (reference) or ``'bf16'``: forward passes (training and
+            validation) under bfloat16 autocast; losses, gradients, optimizer and weight set
+            stay float32. Changes numbers, not the algorithm. Defaults to ``'fp32'``.
+        channels_last (bool): Run candidates and batches in channels-last memory format (the
+            weight set and its checkpoints keep the default format). Same arithmetic, other
+            kernels; on a CPU it warns (slower there, and PyTorch's channels-last BatchNorm
+            was measured less accurate, see ``benchmarks/README.md``). Defaults to False.
+        cuda_graph (bool): Capture one full-batch training step of each candidate in a CUDA
+            graph after :data:`GRAPH_WARMUP_STEPS` eager steps and replay it for the remaining
+            full batches (the last, smaller batch runs eagerly). Needs the data on a CUDA
+            device and a single process. Drop-path masks come from the same generator but at
+            other offsets than eager steps. Defaults to False.
     """
 
     def __init__(self,
@@ -82,10 +100,25 @@ class CandidateTrainer:
                  optimizer: dict = dict(type='SGD', momentum=0.9, weight_decay=3e-4),
                  max_grad_norm: Optional[float] = 5.0,
                  train_augment: Optional[BatchAugment] = None,
-                 val_augment: Optional[BatchAugment] = None):
+                 val_augment: Optional[BatchAugment] = None,
+                 precision: str = 'fp32',
+                 channels_last: bool = False,
+                 cuda_graph: bool = False):
         if 'lr' in optimizer or 'params' in optimizer:
             raise ValueError('the candidate optimizer config must not set lr or params: the '
                              'search sets them per candidate')
+        if precision not in PRECISIONS:
+            raise ValueError(f'precision must be one of {PRECISIONS}, got {precision!r}')
+        if channels_last and train_set.device.type == 'cpu':
+            warnings.warn(
+                'channels_last=True on a CPU: measured slower for the quickstart and with '
+                'larger rounding errors in BatchNorm (gradients up to 17% off float64 on digits '
+                'against 0.4% in the default layout, see benchmarks/README.md); it is meant '
+                'for GPUs', stacklevel=2)
+        if cuda_graph and train_set.device.type != 'cuda':
+            raise ValueError(f'cuda_graph=True needs the search data on a CUDA device, but it '
+                             f'is on {train_set.device}: run the search on a GPU or set '
+                             f'cuda_graph=False')
         self.train_set = train_set
         self.val_set = val_set
         self.generator = generator
@@ -95,6 +128,21 @@ class CandidateTrainer:
         self.max_grad_norm = max_grad_norm
         self.train_augment = train_augment
         self.val_augment = val_augment
+        self.precision = precision
+        self.channels_last = channels_last
+        self.cuda_graph = cuda_graph
+
+    def _autocast(self) -> ContextManager:
+        """bfloat16 autocast for ``precision='bf16'`` (its weight-cast cache is off when steps
+        are captured in a graph), else nothing."""
+        if self.precision == 'fp32':
+            return nullcontext()
+        return torch.autocast(self.train_set.device.type, dtype=torch.bfloat16,
+                              cache_enabled=not self.cuda_graph)
+
+    def _layout(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs.contiguous(memory_format=torch.channels_last) if self.channels_last \
+            else inputs
 
     def _shards(self, batches: Iterator[Tuple[torch.Tensor, torch.Tensor]]):
         """Yield ``(inputs, labels, batch size, drop-path context)`` of this process's shard of
@@ -108,29 +156,78 @@ class CandidateTrainer:
             start, stop = shard_bounds(size, rank, world_size)
             yield inputs[start:stop], labels[start:stop], size, batch_shard(size, start, stop)
 
-    def train_epoch(self, candidate: nn.Module, lr: float) -> float:
-        """Train ``candidate`` in place for one epoch; return the mean training loss."""
-        candidate.train()
-        params = [p for p in candidate.parameters() if p.requires_grad]
-        optimizer = OPTIMIZERS.build(dict(self.optimizer, params=params, lr=lr))
-        total = torch.zeros((), device=self.train_set.device)
-        batches = self.train_set.batches(self.batch_size, self.generator,
-                                         augment=self.train_augment)
-        for inputs, labels, size, shard in self._shards(batches):
-            with shard:
+    def _step_fn(self, candidate: nn.Module, optimizer, params: List[nn.Parameter],
+                 total: torch.Tensor) -> Callable:
+        """One training step on a batch shard: forward, loss, backward, gradient all-reduce,
+        grad-norm clip, optimizer step; adds ``loss * global batch size`` to ``total``. The
+        same function runs eagerly and inside a CUDA graph."""
+
+        def step(inputs: torch.Tensor, labels: torch.Tensor, size: int,
+                 shard: ContextManager) -> None:
+            with shard, self._autocast():
                 logits = candidate(inputs)
+            logits = logits.float()
             if labels.shape[0] == size:
                 loss = F.cross_entropy(logits, labels)
             else:  # a shard: its sum / the global batch size sums to the mean over processes
                 loss = F.cross_entropy(logits, labels, reduction='sum') / size
-            optimizer.zero_grad(set_to_none=True)
             loss.backward()
             all_reduce_gradients(params)
             if self.max_grad_norm is not None:
                 nn.utils.clip_grad_norm_(params, self.max_grad_norm)
             optimizer.step()
-            total += loss.detach() * size
+            total.add_(loss.detach() * size)
+
+        return step
+
+    def train_epoch(self, candidate: nn.Module, lr: float) -> float:
+        """Train ``candidate`` in place for one epoch; return the mean training loss."""
+        if self.channels_last:
+            candidate.to(memory_format=torch.channels_last)
+        candidate.train()
+        params = [p for p in candidate.parameters() if p.requires_grad]
+        optimizer = OPTIMIZERS.build(dict(self.optimizer, params=params, lr=lr))
+        total = torch.zeros((), device=self.train_set.device)
+        step = self._step_fn(candidate, optimizer, params, total)
+        batches = self._shards(
+            self.train_set.batches(self.batch_size, self.generator, augment=self.train_augment))
+        if self.cuda_graph:
+            self._train_graphed(step, optimizer, batches)
+        else:
+            for inputs, labels, size, shard in batches:
+                optimizer.zero_grad(set_to_none=True)
+                step(self._layout(inputs), labels, size, shard)
         return (all_reduce_sum(total) / len(self.train_set)).item()
+
+    def _train_graphed(self, step: Callable, optimizer, batches) -> None:
+        """Run ``step`` over ``batches``: eager warm-up steps on a side stream, then one
+        capture of a full-batch step, replayed for every later full batch."""
+        if get_dist_info()[1] > 1:
+            raise ValueError('cuda_graph=True runs in a single process; set cuda_graph=False '
+                             'for a distributed search')
+        graph, static, warmed = None, None, 0
+        side = torch.cuda.Stream()
+        for inputs, labels, size, shard in batches:
+            inputs = self._layout(inputs)
+            if graph is not None and size == self.batch_size:
+                static[0].copy_(inputs)
+                static[1].copy_(labels)
+                graph.replay()
+                continue
+            if size != self.batch_size or warmed < GRAPH_WARMUP_STEPS:
+                side.wait_stream(torch.cuda.current_stream())
+                with torch.cuda.stream(side):
+                    optimizer.zero_grad(set_to_none=True)
+                    step(inputs, labels, size, shard)
+                torch.cuda.current_stream().wait_stream(side)
+                warmed += size == self.batch_size
+                continue
+            static = (inputs.clone(), labels.clone())
+            optimizer.zero_grad(set_to_none=True)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                step(static[0], static[1], size, shard)
+            graph.replay()  # capturing records the step without running it
 
     @torch.no_grad()
     def evaluate(self, candidate: nn.Module) -> tuple:
@@ -142,7 +239,9 @@ class CandidateTrainer:
             self.val_batch_size, self.generator if shuffle else None, shuffle=shuffle,
             augment=self.val_augment)
         for inputs, labels, _, _ in self._shards(batches):
-            logits = candidate(inputs)
+            with self._autocast():
+                logits = candidate(self._layout(inputs))
+            logits = logits.float()
             summary[0] += F.cross_entropy(logits, labels, reduction='sum')
             summary[1] += (logits.argmax(dim=1) == labels).sum()
         loss_sum, correct = all_reduce_sum(summary).tolist()

@@ -187,6 +187,8 @@ def test_both_non_finite_skips_pair(tmp_path, monkeypatch):
     ({'train_dataloader.dataset': dict(_delete_=True, type='cifar10', data_root='/nonexistent')},
      'cifar-10-python.tar.gz'),
     ({'model.num_classes': 7}, 'set model.num_classes=10'),
+    ({'train_cfg.precision': 'fp16'}, 'precision must be one of'),
+    ({'train_cfg.cuda_graph': True}, 'cuda_graph=True needs the search data on a CUDA device'),
 ])
 def test_bad_config_fails_before_work(tmp_path, options, message):
     runner = Runner.from_cfg(tiny_cfg(tmp_path, **options))
