@@ -11,6 +11,8 @@ Stages, most important first; after each variant the whole result is written aga
   layout, eager; "before") and each speed option of ``RelativeNASSearchLoop``;
 - ``retrain``: seconds per training step of the CIFAR-10 retraining config (C36 L20, batch 128,
   auxiliary, drop path) for fp32 ("before"), channels-last, bf16 AMP and both;
+- ``cuda_tests``: the test-suite's CUDA-only tests (graph replay = eager steps, on-device data
+  without host synchronisation) with pytest;
 - ``gradient_accuracy``: one training step's gradients of a C16 L8 candidate on a batch of real
   digits (32x32) per variant against float64 on the same device (relative L2 error per
   parameter: max and median; float32 should stay near 1e-5, bf16 near 1e-2);
@@ -61,7 +63,7 @@ RETRAIN_VARIANTS = {
     'bf16_channels_last': dict(precision='bf16', channels_last=True),
 }
 GPU_ONLY = {'bf16', 'cuda_graph'}  # AmpOptimWrapper and CUDA graphs need CUDA
-STAGES = ('search', 'retrain', 'gradient_accuracy', 'graph_equivalence', 'profile', 'decisions',
+STAGES = ('search', 'retrain', 'cuda_tests', 'gradient_accuracy', 'graph_equivalence', 'profile', 'decisions',
           'compile')
 
 
@@ -107,6 +109,15 @@ class Report:
 def usable(variant: Dict, device: torch.device) -> bool:
     gpu_only = variant.get('cuda_graph') or variant.get('precision') == 'bf16'
     return device.type == 'cuda' or not gpu_only
+
+
+def cuda_tests() -> dict:
+    """pytest on the test files that hold CUDA-only tests."""
+    import subprocess
+    files = ['tests/test_search/test_cuda_graph.py', 'tests/test_datasets/test_device_data.py']
+    done = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider',
+                           *files], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return dict(returncode=done.returncode, output=done.stdout[-3000:] + done.stderr[-1000:])
 
 
 def gradient_accuracy(device: torch.device) -> dict:
@@ -252,6 +263,8 @@ def main(argv=None) -> int:
                 report.record('retrain', name, (lambda s=speed: retrain_step.measure(
                     device, RETRAIN_CONFIG, **retrain, **s)) if usable(speed, device)
                     else skipped)
+        elif stage == 'cuda_tests':
+            report.record('cuda_tests', 'pytest', cuda_tests)
         elif stage == 'gradient_accuracy':
             report.record('gradient_accuracy', 'one_step', lambda: gradient_accuracy(device))
         elif stage == 'graph_equivalence':

@@ -13,6 +13,7 @@ from mmengine.registry import OPTIMIZERS
 
 from mmrnas.datasets import BatchAugment, DeviceDataset
 from mmrnas.models.utils import batch_shard, convert_to_global_batch_norm
+from .cuda_graph import run_steps
 from .data_parallel import (all_reduce_gradients, all_reduce_sum, broadcast_random_states,
                             shard_bounds)
 
@@ -86,7 +87,8 @@ class CandidateTrainer:
             was measured less accurate, see ``benchmarks/README.md``). Defaults to False.
         cuda_graph (bool): Capture one full-batch training step of each candidate in a CUDA
             graph after :data:`GRAPH_WARMUP_STEPS` eager steps and replay it for the remaining
-            full batches (the last, smaller batch runs eagerly). Needs the data on a CUDA
+            full batches (the last, smaller batch runs eagerly); validation likewise after one
+            eager batch (:func:`~mmrnas.search.cuda_graph.run_steps`). Needs the data on a CUDA
             device and a single process. Drop-path masks come from the same generator but at
             other offsets than eager steps. Defaults to False.
     """
@@ -146,15 +148,19 @@ class CandidateTrainer:
 
     def _shards(self, batches: Iterator[Tuple[torch.Tensor, torch.Tensor]]):
         """Yield ``(inputs, labels, batch size, drop-path context)`` of this process's shard of
-        every global batch (the whole batch in one process)."""
+        every global batch (the whole batch in one process), inputs in the run's layout."""
         rank, world_size = get_dist_info()
+        if world_size > 1 and self.cuda_graph:
+            raise ValueError('cuda_graph=True runs in a single process; set cuda_graph=False '
+                             'for a distributed search')
         for inputs, labels in batches:
             size = labels.shape[0]
             if world_size == 1:
-                yield inputs, labels, size, nullcontext()
+                yield self._layout(inputs), labels, size, nullcontext()
                 continue
             start, stop = shard_bounds(size, rank, world_size)
-            yield inputs[start:stop], labels[start:stop], size, batch_shard(size, start, stop)
+            yield (self._layout(inputs[start:stop]), labels[start:stop], size,
+                   batch_shard(size, start, stop))
 
     def _step_fn(self, candidate: nn.Module, optimizer, params: List[nn.Parameter],
                  total: torch.Tensor) -> Callable:
@@ -191,43 +197,9 @@ class CandidateTrainer:
         step = self._step_fn(candidate, optimizer, params, total)
         batches = self._shards(
             self.train_set.batches(self.batch_size, self.generator, augment=self.train_augment))
-        if self.cuda_graph:
-            self._train_graphed(step, optimizer, batches)
-        else:
-            for inputs, labels, size, shard in batches:
-                optimizer.zero_grad(set_to_none=True)
-                step(self._layout(inputs), labels, size, shard)
+        run_steps(step, batches, self.batch_size, self.cuda_graph, GRAPH_WARMUP_STEPS,
+                  before_step=lambda: optimizer.zero_grad(set_to_none=True))
         return (all_reduce_sum(total) / len(self.train_set)).item()
-
-    def _train_graphed(self, step: Callable, optimizer, batches) -> None:
-        """Run ``step`` over ``batches``: eager warm-up steps on a side stream, then one
-        capture of a full-batch step, replayed for every later full batch."""
-        if get_dist_info()[1] > 1:
-            raise ValueError('cuda_graph=True runs in a single process; set cuda_graph=False '
-                             'for a distributed search')
-        graph, static, warmed = None, None, 0
-        side = torch.cuda.Stream()
-        for inputs, labels, size, shard in batches:
-            inputs = self._layout(inputs)
-            if graph is not None and size == self.batch_size:
-                static[0].copy_(inputs)
-                static[1].copy_(labels)
-                graph.replay()
-                continue
-            if size != self.batch_size or warmed < GRAPH_WARMUP_STEPS:
-                side.wait_stream(torch.cuda.current_stream())
-                with torch.cuda.stream(side):
-                    optimizer.zero_grad(set_to_none=True)
-                    step(inputs, labels, size, shard)
-                torch.cuda.current_stream().wait_stream(side)
-                warmed += size == self.batch_size
-                continue
-            static = (inputs.clone(), labels.clone())
-            optimizer.zero_grad(set_to_none=True)
-            graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(graph):
-                step(static[0], static[1], size, shard)
-            graph.replay()  # capturing records the step without running it
 
     @torch.no_grad()
     def evaluate(self, candidate: nn.Module) -> tuple:
@@ -238,12 +210,15 @@ class CandidateTrainer:
         batches = self.val_set.batches(
             self.val_batch_size, self.generator if shuffle else None, shuffle=shuffle,
             augment=self.val_augment)
-        for inputs, labels, _, _ in self._shards(batches):
+
+        def step(inputs: torch.Tensor, labels: torch.Tensor, *_) -> None:
             with self._autocast():
-                logits = candidate(self._layout(inputs))
-            logits = logits.float()
+                logits = candidate(inputs).float()
             summary[0] += F.cross_entropy(logits, labels, reduction='sum')
             summary[1] += (logits.argmax(dim=1) == labels).sum()
+
+        run_steps(step, self._shards(batches), self.val_batch_size, self.cuda_graph,
+                  warmup_steps=1)
         loss_sum, correct = all_reduce_sum(summary).tolist()
         return loss_sum / len(self.val_set), 100.0 * correct / len(self.val_set)
 

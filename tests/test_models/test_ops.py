@@ -170,3 +170,15 @@ class TestDropPath:
         out = drop_path(x, 0.3, training=True)
         torch.testing.assert_close(out.mean(0), x[0], atol=0.05, rtol=0.)
         assert abs((out.flatten(1).abs().sum(1) == 0).float().mean().item() - 0.3) < 0.02
+
+    def test_tensor_probability_always_draws_the_same_distribution(self):
+        """The 0-dim tensor rate of compiled backbones: no value branch, p = 0 keeps x."""
+        x = torch.randn(20000, 2, 1, 1)
+        zero = drop_path(x, torch.tensor(0.), training=True)
+        assert zero is not x and torch.equal(zero, x)
+        torch.manual_seed(0)
+        out = drop_path(x, torch.tensor(0.3), training=True)
+        dropped = (out.flatten(1) == 0).all(1)
+        assert abs(dropped.float().mean().item() - 0.3) < 0.02
+        torch.testing.assert_close(out[~dropped], x[~dropped] / 0.7)
+        assert drop_path(x, torch.tensor(0.3), training=False) is x

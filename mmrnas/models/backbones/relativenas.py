@@ -10,7 +10,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from mmrnas.registry import MODELS, ROOT_MODELS
 from mmrnas.structures import GenotypeSpec, resolve_genotype
 from ..cells import GenotypeCell
-from ..utils import build_norm_layer
+from ..utils import build_norm_layer, is_compiling
 
 __all__ = ['RelativeNASBackbone']
 
@@ -66,7 +66,9 @@ class RelativeNASBackbone(BaseModule):
         norm_cfg (dict): Norm layer config, see :func:`mmrnas.models.utils.build_norm_layer`.
             Defaults to ``dict(type='BN')``.
         drop_path_rate (float): Current drop-path probability of the cell edges. A schedule
-            hook may update this public attribute every epoch. Defaults to 0.
+            hook may update this public attribute every epoch; under ``torch.compile`` the
+            cells read it from a tensor, so a new rate does not compile a new graph. Defaults
+            to 0.
         with_cp (bool): Checkpoint every cell in training (less memory, more compute).
             Defaults to False.
         with_aux_feature (bool): Prepend to the outputs the output of cell
@@ -106,6 +108,8 @@ class RelativeNASBackbone(BaseModule):
         self.out_indices = self._check_out_indices(out_indices)
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
+        # The rate as a tensor too, for compiled graphs (not saved in checkpoints).
+        self.register_buffer('_drop_path_prob', torch.zeros(()), persistent=False)
         self.drop_path_rate = drop_path_rate
         self.with_cp = with_cp
         self.with_aux_feature = with_aux_feature
@@ -203,10 +207,21 @@ class RelativeNASBackbone(BaseModule):
                     module.eval()
         return self
 
+    @property
+    def drop_path_rate(self) -> float:
+        """Drop-path probability of the cell edges in training."""
+        return self._drop_path_rate
+
+    @drop_path_rate.setter
+    def drop_path_rate(self, rate: float) -> None:
+        self._drop_path_rate = float(rate)
+        self._drop_path_prob.fill_(self._drop_path_rate)
+
     def _run_cell(self, cell: GenotypeCell, s0: torch.Tensor, s1: torch.Tensor) -> torch.Tensor:
+        drop = self._drop_path_prob if is_compiling() else self.drop_path_rate
         if self.with_cp and self.training:
-            return cp.checkpoint(cell, s0, s1, self.drop_path_rate, use_reentrant=False)
-        return cell(s0, s1, self.drop_path_rate)
+            return cp.checkpoint(cell, s0, s1, drop, use_reentrant=False)
+        return cell(s0, s1, drop)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Return the ``out_indices`` features, preceded by the auxiliary feature when

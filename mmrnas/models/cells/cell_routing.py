@@ -1,5 +1,5 @@
 """The data flow shared by every DARTS-style cell: nodes sum two edge outputs, output concat."""
-from typing import List, Sequence
+from typing import List, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -10,8 +10,8 @@ __all__ = ['route_cell']
 
 
 def route_cell(states: List[torch.Tensor], edge_ops: Sequence[nn.Module],
-               input_indices: Sequence[int], concat: Sequence[int], drop_prob: float,
-               training: bool) -> torch.Tensor:
+               input_indices: Sequence[int], concat: Sequence[int],
+               drop_prob: Union[float, torch.Tensor], training: bool) -> torch.Tensor:
     """Run the intermediate nodes of a cell and concatenate its output states.
 
     Node ``j`` (state ``j + 2``) sums the outputs of edges ``2j`` and ``2j + 1``; edge ``k``
@@ -25,7 +25,7 @@ def route_cell(states: List[torch.Tensor], edge_ops: Sequence[nn.Module],
         edge_ops (Sequence[nn.Module]): One op per edge, in edge order.
         input_indices (Sequence[int]): The state each edge reads.
         concat (Sequence[int]): The states concatenated into the output.
-        drop_prob (float): Drop-path probability.
+        drop_prob (float | Tensor): Drop-path probability.
         training (bool): Drop-path is active only in training.
 
     Returns:

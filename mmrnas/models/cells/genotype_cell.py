@@ -1,5 +1,5 @@
 """A fixed (retraining / transfer) cell built from one cell of a :class:`Genotype`."""
-from typing import Tuple
+from typing import Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -69,14 +69,18 @@ class GenotypeCell(nn.Module):
             if index not in self.input_indices and index not in self.concat:
                 preprocess.requires_grad_(False)
 
-    def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float = 0.) -> torch.Tensor:
+    def forward(self,
+                s0: torch.Tensor,
+                s1: torch.Tensor,
+                drop_prob: Union[float, torch.Tensor] = 0.) -> torch.Tensor:
         """Run the cell.
 
         Args:
             s0 (Tensor): Output of cell k-2 (state 0).
             s1 (Tensor): Output of cell k-1 (state 1).
-            drop_prob (float): Drop-path probability, applied in training to every edge output
-                except :class:`~torch.nn.Identity` ones. Defaults to 0.
+            drop_prob (float | Tensor): Drop-path probability, applied in training to every
+                edge output except :class:`~torch.nn.Identity` ones (a 0-dim tensor under
+                ``torch.compile``, see :func:`~mmrnas.models.utils.drop_path`). Defaults to 0.
 
         Returns:
             Tensor: The concatenated ``concat`` states.

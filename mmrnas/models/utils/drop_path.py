@@ -1,11 +1,17 @@
 """Drop-path (stochastic depth over cell edges) as used by DARTS-style cells."""
 import threading
 from contextlib import contextmanager
-from typing import Iterator, Optional, Tuple
+from typing import Iterator, Optional, Tuple, Union
 
 import torch
 
-__all__ = ['drop_path', 'batch_shard']
+__all__ = ['drop_path', 'batch_shard', 'is_compiling']
+
+
+def is_compiling() -> bool:
+    """Whether ``torch.compile`` is tracing the caller (False on PyTorch without it)."""
+    compiler = getattr(torch, 'compiler', None)
+    return bool(compiler is not None and getattr(compiler, 'is_compiling', lambda: False)())
 
 _state = threading.local()
 
@@ -38,7 +44,7 @@ def _current_shard() -> Optional[Tuple[int, int, int]]:
     return getattr(_state, 'shard', None)
 
 
-def drop_path(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+def drop_path(x: torch.Tensor, p: Union[float, torch.Tensor], training: bool) -> torch.Tensor:
     """Zero whole samples of ``x`` with probability ``p`` and rescale the rest by ``1 / (1 - p)``.
 
     Same distribution as the reference (REFERENCE.md §1.5), but out of place and device-agnostic
@@ -48,13 +54,16 @@ def drop_path(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
 
     Args:
         x (Tensor): Input of shape (N, C, H, W).
-        p (float): Drop probability in [0, 1).
+        p (float | Tensor): Drop probability in [0, 1). A 0-dim tensor (what a backbone passes
+            under ``torch.compile``, so that a new rate is not a new graph) always draws a
+            mask, since branching on its value would read it back; with ``p = 0`` the mask is
+            all ones and the result equals ``x``.
         training (bool): Apply only when True; otherwise ``x`` is returned unchanged.
 
     Returns:
-        Tensor: ``x`` itself when not training or ``p == 0``, else a new tensor.
+        Tensor: ``x`` itself when not training or a float ``p == 0``, else a new tensor.
     """
-    if not training or p <= 0.:
+    if not training or (not isinstance(p, torch.Tensor) and p <= 0.):
         return x
     keep = 1. - p
     shard = _current_shard()

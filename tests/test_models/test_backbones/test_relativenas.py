@@ -185,6 +185,27 @@ def test_drop_path_rate_is_used_in_training():
     torch.testing.assert_close(backbone(x)[0], with_rate)
 
 
+def test_compiled_backbone_takes_new_drop_path_rates_without_recompiling():
+    """A schedule hook changes the rate every epoch: a compiled backbone reads it from a
+    tensor (not saved in checkpoints), so one graph serves every rate."""
+    from torch._dynamo.utils import counters
+    torch._dynamo.reset()
+    counters.clear()
+    backbone = small().train()
+    compiled = torch.compile(backbone, backend='eager')  # Dynamo's tracing, no code generation
+    x = torch.ones(64, 3, 16, 16)
+    torch.manual_seed(0)
+    plain = backbone(x)[0]
+    torch.manual_seed(0)
+    torch.testing.assert_close(compiled(x)[0], plain)  # rate 0: an all-ones mask
+    for rate in (0.1, 0.5):
+        backbone.drop_path_rate = rate
+        assert not torch.allclose(compiled(x)[0], plain)
+    assert counters['stats']['unique_graphs'] == 1
+    assert '_drop_path_prob' not in backbone.state_dict()
+    assert backbone.drop_path_rate == 0.5 and float(backbone._drop_path_prob) == 0.5
+
+
 def test_with_cp_matches_without():
     torch.manual_seed(0)
     plain = small(out_indices=(2, 3), drop_path_rate=0.2).train()

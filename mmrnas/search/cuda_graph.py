@@ -1,0 +1,64 @@
+"""Running a per-batch step over an epoch, optionally replayed from a CUDA graph."""
+from typing import Callable, Iterable, Optional, Tuple
+
+import torch
+
+__all__ = ['run_steps']
+
+Batch = Tuple[torch.Tensor, torch.Tensor, int, object]  # inputs, labels, global size, context
+
+
+def run_steps(step: Callable[..., None],
+              batches: Iterable[Batch],
+              batch_size: int,
+              use_graph: bool = False,
+              warmup_steps: int = 3,
+              before_step: Optional[Callable[[], None]] = None) -> None:
+    """Call ``step(inputs, labels, size, context)`` on every batch of ``batches``.
+
+    With ``use_graph`` (PyTorch's whole-network capture recipe), the first ``warmup_steps``
+    full batches run eagerly on a side stream (lazy state such as optimizer buffers and cuDNN
+    workspaces is created outside the graph), the next full batch is captured in a CUDA graph
+    and every later full batch is copied into the captured input tensors and replayed: one
+    launch instead of one per kernel. Batches of another size (the epoch's last) run eagerly.
+    ``step`` must then keep its results on the device (no host reads) and accumulate into
+    tensors created before the call.
+
+    Args:
+        step: The per-batch work (e.g. forward, backward and optimizer step).
+        batches: ``(inputs, labels, global batch size, context)`` tuples, as the candidate
+            trainer yields them.
+        batch_size: Size of a full batch, the one that is captured.
+        use_graph: Replay full batches from a CUDA graph (inputs on a CUDA device).
+        warmup_steps: Eager full batches before the capture.
+        before_step: Called before every eager step and before the capture (e.g.
+            ``optimizer.zero_grad(set_to_none=True)``, so the captured backward owns the
+            gradients), never before a replay.
+    """
+    before = before_step or (lambda: None)
+    if not use_graph:
+        for batch in batches:
+            before()
+            step(*batch)
+        return
+    graph, static, warmed = None, None, 0
+    side = torch.cuda.Stream()
+    for inputs, labels, size, context in batches:
+        if graph is not None and size == batch_size:
+            static[0].copy_(inputs)
+            static[1].copy_(labels)
+            graph.replay()
+        elif size != batch_size or warmed < warmup_steps:
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                before()
+                step(inputs, labels, size, context)
+            torch.cuda.current_stream().wait_stream(side)
+            warmed += size == batch_size
+        else:
+            static = (inputs.clone(), labels.clone())
+            before()
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                step(static[0], static[1], size, context)
+            graph.replay()  # capturing records the step without running it
