@@ -1,5 +1,4 @@
 """The RelativeNAS weight set ("operation collection"): one supernet with every op."""
-import copy
 from typing import Dict, Optional, Sequence, Union
 
 import torch
@@ -9,7 +8,7 @@ from mmengine.model import BaseModel
 
 from mmrnas.registry import MODELS
 from mmrnas.structures import SEARCH_PRIMITIVES, Genotype
-from ..utils import build_norm_layer
+from ..utils import build_norm_layer, copy_module
 from .candidate_network import CandidateCell, CandidateNetwork
 from .supernet_cell import SupernetCell
 
@@ -122,21 +121,33 @@ class RelativeNASSupernet(BaseModel):
         for i, cell in enumerate(self.cells):
             edges = self.cell_edges(genotype, i)
             indices = cell.edge_op_indices(edges)
-            ops = {k: copy.deepcopy(cell.ops[k]) for k in set(indices)}
+            ops = {k: copy_module(cell.ops[k]) for k in set(indices)}
             cells.append(
                 CandidateCell(
-                    copy.deepcopy(cell.preprocess0), copy.deepcopy(cell.preprocess1), ops,
-                    indices, [index for _, index in edges], cell.concat))
-        return CandidateNetwork(genotype, copy.deepcopy(self.stem), cells,
-                                copy.deepcopy(self.classifier), drop_path_rate)
+                    copy_module(cell.preprocess0), copy_module(cell.preprocess1), ops, indices,
+                    [index for _, index in edges], cell.concat))
+        return CandidateNetwork(genotype, copy_module(self.stem), cells,
+                                copy_module(self.classifier), drop_path_rate)
 
     @torch.no_grad()
     def write_back(self, tensors: Dict[str, torch.Tensor]) -> None:
         """Copy ``tensors`` (weight-set keys -> values, e.g. from a candidate's state dict)
-        into the weight set; values are copied, never aliased."""
-        own = self.state_dict(keep_vars=True)
-        unknown = sorted(set(tensors) - set(own))
+        into the weight set; values are copied, never aliased. Keys are resolved through the
+        module tree (not through a full state dict of the weight set)."""
+        targets = {key: self._state_tensor(key) for key in tensors}
+        unknown = sorted(key for key, target in targets.items() if target is None)
         if unknown:
             raise KeyError(f'write_back got keys that are not in the weight set: {unknown[:5]}')
         for key, value in tensors.items():
-            own[key].data.copy_(value)
+            targets[key].copy_(value)
+
+    def _state_tensor(self, key: str) -> Optional[torch.Tensor]:
+        """The parameter or persistent buffer whose state-dict key is ``key``, else None."""
+        path, _, name = key.rpartition('.')
+        try:
+            module = self.get_submodule(path)
+        except AttributeError:
+            return None
+        if name in module._non_persistent_buffers_set:
+            return None
+        return module._parameters.get(name, module._buffers.get(name))

@@ -98,6 +98,24 @@ def test_write_back_copies_values(supernet):
         target.write_back({'cells.0.ops.999.weight': torch.zeros(1)})
 
 
+@pytest.mark.parametrize('key', [
+    'cells.0.ops.999.weight', 'classifier.nonexistent', 'nope.weight', 'stem.1.weightx'])
+def test_write_back_names_unknown_keys_and_writes_nothing(key):
+    target = RelativeNASSupernet(base_channels=4, num_cells=3, num_classes=3)
+    before = target.classifier.bias.clone()
+    with pytest.raises(KeyError, match=rf"not in the weight set: \['{key}'\]"):
+        target.write_back({'classifier.bias': torch.ones(3), key: torch.zeros(1)})
+    assert torch.equal(target.classifier.bias, before)
+
+
+def test_write_back_covers_every_state_key(supernet):
+    """Every key of the weight set's state dict (parameters and BN buffers) resolves."""
+    target = RelativeNASSupernet(base_channels=4, num_cells=5, num_classes=3)
+    target.write_back(supernet.state_dict())
+    for key, value in target.state_dict().items():
+        assert torch.equal(value, supernet.state_dict()[key]), key
+
+
 def test_is_op_key():
     assert is_op_key('cells.3.ops.37.op.1.weight')
     assert not is_op_key('cells.3.preprocess0.op.1.weight')

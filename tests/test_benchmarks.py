@@ -1,0 +1,49 @@
+"""The GPU check's bookkeeping: before/after per target, failed variants, decision agreement."""
+import json
+import os.path as osp
+import sys
+
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+import gpu_check  # noqa: E402
+import search_decisions  # noqa: E402
+
+
+def test_report_keeps_failures_and_picks_the_fastest_variant(tmp_path):
+    report = gpu_check.Report(str(tmp_path), torch.device('cpu'), ['--smoke'])
+    report.record('search', 'baseline', lambda: dict(search_seconds_per_candidate=2.5))
+    report.record('search', 'cuda_graph', lambda: dict(search_seconds_per_candidate=0.9))
+    report.record('search', 'broken', lambda: 1 / 0)
+    report.record('retrain', 'baseline', lambda: dict(retrain_step_seconds=0.08))
+    report.record('retrain', 'bf16', lambda: dict(retrain_step_seconds=0.05))
+    with open(tmp_path / 'gpu_check_cpu.json') as f:
+        data = json.load(f)
+    assert data['search_seconds_per_candidate'] == dict(
+        before=2.5, after=0.9, after_variant='cuda_graph', target=1.2, met=True)
+    assert data['retrain_step_seconds'] == dict(
+        before=0.08, after=0.05, after_variant='bf16', target=0.04, met=False)
+    assert data['search']['broken']['error'] == 'ZeroDivisionError: division by zero'
+    assert data['commit'] and data['device_type'] == 'cpu'
+
+
+@pytest.mark.parametrize('variant, on_cpu', [
+    (dict(), True), (dict(channels_last=True), True), (dict(precision='bf16'), False),
+    (dict(cuda_graph=True), False)])
+def test_gpu_only_variants_are_skipped_on_a_cpu(variant, on_cpu):
+    assert gpu_check.usable(variant, torch.device('cpu')) is on_cpu
+    assert gpu_check.usable(variant, torch.device('cuda'))
+
+
+def test_decision_agreement_counts_up_to_the_first_difference():
+    reference = dict(teachers=[[0, 1], [2, 3]], best_genotype='a')
+    assert search_decisions.agreement(dict(teachers=[[0, 1], [2, 3]], best_genotype='a'),
+                                      reference) == dict(pairs_before_first_difference=4,
+                                                         identical=True)
+    assert search_decisions.agreement(dict(teachers=[[0, 1], [3, 3]], best_genotype='a'),
+                                      reference) == dict(pairs_before_first_difference=2,
+                                                         identical=False)
+    assert not search_decisions.agreement(dict(teachers=[[0, 1], [2, 3]], best_genotype='b'),
+                                          reference)['identical']
