@@ -1,6 +1,4 @@
 """A fast deep copy of a module tree: new modules, cloned tensors, nothing shared."""
-import copy
-
 import torch.nn as nn
 
 __all__ = ['copy_module']
@@ -26,7 +24,7 @@ def copy_module(module: nn.Module) -> nn.Module:
     state = module.__dict__.copy()
     for name, value in state.items():
         if name not in _TENSOR_DICTS and isinstance(value, (dict, list, set)):
-            state[name] = copy.copy(value)
+            state[name] = value.copy()  # keeps the type (OrderedDict, defaultdict, ...)
     state['_parameters'] = {
         name: None if param is None else nn.Parameter(param.detach().clone(), param.requires_grad)
         for name, param in module._parameters.items()

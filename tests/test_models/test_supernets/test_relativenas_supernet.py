@@ -111,9 +111,10 @@ def test_write_back_names_unknown_keys_and_writes_nothing(key):
 def test_write_back_covers_every_state_key(supernet):
     """Every key of the weight set's state dict (parameters and BN buffers) resolves."""
     target = RelativeNASSupernet(base_channels=4, num_cells=5, num_classes=3)
-    target.write_back(supernet.state_dict())
+    source = supernet.state_dict()
+    target.write_back(source)
     for key, value in target.state_dict().items():
-        assert torch.equal(value, supernet.state_dict()[key]), key
+        assert torch.equal(value, source[key]), key
 
 
 def test_is_op_key():
