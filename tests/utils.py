@@ -31,3 +31,38 @@ def write_backbone_checkpoint(backbone_state: dict, path: Path, extra: dict = No
     state_dict.update(extra or {})
     torch.save({'meta': {}, 'state_dict': state_dict}, path)
     return known
+
+
+def run_toolbox_train_script(script: Path, config: Path, tmp_path: Path, backbone_state: dict,
+                             options: dict, extra_args: tuple = ()) -> Path:
+    """Run a toolbox's own ``tools/train.py`` on ``config`` for one epoch of batch 2 (validation
+    after it), with the backbone loaded from a ``backbone.*`` checkpoint of ``backbone_state``
+    and ``options`` as ``--cfg-options``; assert that it succeeded, loaded that checkpoint and
+    saved ``epoch_1.pth``, and return the work dir."""
+    import os
+    import subprocess
+    import sys
+
+    import torch
+    checkpoint = tmp_path / 'backbone.pth'
+    torch.save({'state_dict': {f'backbone.{k}': v for k, v in backbone_state.items()}},
+               checkpoint)
+    options = dict(options)
+    options.update({
+        'model.backbone.init_cfg.checkpoint': str(checkpoint),
+        'train_dataloader.batch_size': 2,
+        'val_dataloader.batch_size': 2,
+        'train_cfg.max_epochs': 1,
+        'train_cfg.val_interval': 1,
+        'default_hooks.logger.interval': 1,
+    })
+    work_dir = tmp_path / 'work_dir'
+    command = [sys.executable, str(script), str(config), '--work-dir', str(work_dir), *extra_args,
+               '--cfg-options'] + [f'{key}={value}' for key, value in options.items()]
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f'load backbone. in model from: {checkpoint}' in result.stdout + result.stderr
+    assert (work_dir / 'epoch_1.pth').is_file()
+    return work_dir

@@ -5,9 +5,6 @@ generated handwritten-digit dataset in the real VOC format."""
 import importlib
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +14,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
 from mmengine.runner import Runner
-from tests.utils import load_tool, write_backbone_checkpoint
+from tests.utils import load_tool, run_toolbox_train_script, write_backbone_checkpoint
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -389,30 +386,9 @@ def test_mmdet_train_script_runs_the_config(tmp_path, cfg):
         pytest.fail(f'mmdet train script not found at {script} (pip installs it with mmdet)')
     root = tmp_path / 'VOCdevkit'
     load_generator().generate_tiny_voc(root, num_train=2, num_test=2, num_train_2012=2, seed=1)
-    backbone = build_model(cfg).backbone
-    checkpoint = tmp_path / 'backbone.pth'
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in backbone.state_dict().items()}},
-               checkpoint)
-    options = tiny_options(root)
-    options.update({
-        'model.backbone.init_cfg.checkpoint': str(checkpoint),
-        'train_dataloader.batch_size': 2,
-        'val_dataloader.batch_size': 2,
-        'train_cfg.max_epochs': 1,
-        'train_cfg.val_interval': 1,
-        'default_hooks.logger.interval': 1,
-    })
-    work_dir = tmp_path / 'work_dir'
-    command = [sys.executable, str(script), str(CONFIG), '--work-dir', str(work_dir),
-               '--auto-scale-lr', '--cfg-options'
-               ] + [f'{key}={value}' for key, value in options.items()]
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    log = result.stdout + result.stderr
-    assert f'load backbone. in model from: {checkpoint}' in log
-    assert (work_dir / 'epoch_1.pth').is_file()
+    work_dir = run_toolbox_train_script(script, CONFIG, tmp_path,
+                                        build_model(cfg).backbone.state_dict(),
+                                        tiny_options(root), extra_args=('--auto-scale-lr', ))
     scalars = [json.loads(line) for line in
                next(work_dir.glob('*/vis_data/scalars.json')).read_text().splitlines()]
     train = [entry for entry in scalars if 'loss' in entry]

@@ -3,9 +3,6 @@ COCO keypoints (mmpose). Model facts, the build-time pyramid check, pretrained l
 short real runs (our Runner and mmpose's own train script) on a generated stick-figure dataset
 in the real COCO format."""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +11,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
-from tests.utils import load_tool, write_backbone_checkpoint
+from tests.utils import load_tool, run_toolbox_train_script, write_backbone_checkpoint
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -272,30 +269,10 @@ def test_mmpose_train_script_runs_the_config(tmp_path, cfg):
         pytest.fail(f'mmpose train script not found at {script}')
     root = tmp_path / 'coco'
     load_generator().generate_tiny_coco_keypoints(str(root), num_train=2, num_val=2, seed=1)
-    backbone = build_model(cfg).backbone
-    checkpoint = tmp_path / 'backbone.pth'
-    torch.save({'state_dict': {f'backbone.{k}': v for k, v in backbone.state_dict().items()}},
-               checkpoint)
     options = tiny_options(root)
     del options['model.backbone.init_cfg']
-    options.update({
-        'model.backbone.init_cfg.checkpoint': str(checkpoint),
-        'train_dataloader.batch_size': 2,
-        'val_dataloader.batch_size': 2,
-        'train_cfg.max_epochs': 1,
-        'train_cfg.val_interval': 1,
-        'default_hooks.logger.interval': 1,
-    })
-    work_dir = tmp_path / 'work_dir'
-    command = [sys.executable, str(script), str(CONFIG), '--work-dir', str(work_dir),
-               '--cfg-options'] + [f'{key}={value}' for key, value in options.items()]
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    log = result.stdout + result.stderr
-    assert f'load backbone. in model from: {checkpoint}' in log
-    assert (work_dir / 'epoch_1.pth').is_file()
+    work_dir = run_toolbox_train_script(script, CONFIG, tmp_path,
+                                        build_model(cfg).backbone.state_dict(), options)
     scalars = [json.loads(line) for line in
                next(work_dir.glob('*/vis_data/scalars.json')).read_text().splitlines()]
     ap = [entry['coco/AP'] for entry in scalars if 'coco/AP' in entry]
