@@ -66,3 +66,12 @@ def run_toolbox_train_script(script: Path, config: Path, tmp_path: Path, backbon
     assert f'load backbone. in model from: {checkpoint}' in result.stdout + result.stderr
     assert (work_dir / 'epoch_1.pth').is_file()
     return work_dir
+
+
+def pyramid_check_message(build, cfg) -> str:
+    """Build ``cfg`` with ``build`` (a task's model builder), expect the build-time pyramid
+    check to refuse it with a ValueError, and return the message."""
+    import pytest
+    with pytest.raises(ValueError) as error:
+        build(cfg)
+    return str(error.value)
