@@ -75,3 +75,12 @@ def pyramid_check_message(build, cfg) -> str:
     with pytest.raises(ValueError) as error:
         build(cfg)
     return str(error.value)
+
+
+def assert_state_equals(module, expected: dict) -> None:
+    """``module``'s state dict has exactly the keys of ``expected`` and equal tensors."""
+    import torch
+    state = module.state_dict()
+    assert state.keys() == expected.keys()
+    for key, value in expected.items():
+        assert torch.equal(state[key], value), key

@@ -14,8 +14,8 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
 from mmengine.runner import Runner
-from tests.utils import (load_tool, pyramid_check_message, run_toolbox_train_script,
-                         write_backbone_checkpoint)
+from tests.utils import (assert_state_equals, load_tool, pyramid_check_message,
+                         run_toolbox_train_script, write_backbone_checkpoint)
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -223,10 +223,7 @@ def test_pretrained_prefix_loads_backbone_tensors(cfg, tmp_path):
         type='Pretrained', checkpoint=str(checkpoint), prefix='backbone.')
     model = build_model(cfg)
     model.init_weights()
-    loaded = model.backbone.state_dict()
-    assert loaded.keys() == expected.keys()
-    for key, value in expected.items():
-        assert torch.equal(loaded[key], value), key
+    assert_state_equals(model.backbone, expected)
     # The neck keeps its own initialisation.
     assert not torch.equal(model.state_dict()[neck_key], neck_weight)
 
