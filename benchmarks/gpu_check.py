@@ -8,18 +8,20 @@ Stages, most important first; after each variant the whole result is written aga
 
 - ``search``: seconds per paper-fidelity candidate (C=16 L=8 weight set, 25k + 25k images,
   batch 256, crop/flip/cutout on the device, drop path 0.15) for the baseline (fp32, default
-  layout, eager; "before") and each speed option of ``RelativeNASSearchLoop``;
+  layout, eager; "before") and each speed option of ``RelativeNASSearchLoop`` and their
+  combinations (``search_throughput.SPEED_VARIANTS``);
 - ``retrain``: seconds per training step of the CIFAR-10 retraining config (C36 L20, batch 128,
   auxiliary, drop path) for fp32 ("before"), channels-last, bf16 AMP and both;
-- ``cuda_tests``: the test-suite's CUDA-only tests (graph replay = eager steps, on-device data
-  without host synchronisation) with pytest;
+- ``cuda_tests``: the test-suite's CUDA-only tests (graph replay = eager steps, a pair on two
+  streams = each member alone, on-device data without host synchronisation) with pytest;
 - ``gradient_accuracy``: one training step's gradients of a C16 L8 candidate on a batch of real
   digits (32x32) per variant against float64 on the same device (relative L2 error per
   parameter: max and median; float32 should stay near 1e-5, bf16 near 1e-2);
 - ``graph_equivalence``: the same candidate trained eagerly twice and from a CUDA graph (drop
   path off): loss and weight differences of graph vs eager next to eager vs eager;
-- ``profile``: ``torch.profiler`` of one baseline candidate epoch: kernel count, GPU busy time
-  against wall time, the top kernels (``DIR/profile_search.txt``);
+- ``profile``: ``torch.profiler`` of one baseline candidate epoch and of one CUDA-graph
+  concurrent pair: kernel count, GPU busy time against wall time, the top kernels
+  (``DIR/profile_search*.txt``);
 - ``decisions``: the quickstart search per variant (``search_decisions.py``): pair winners
   compared with the baseline and a baseline repeat;
 - ``compile``: the retraining step under ``torch.compile`` (the Runner's ``compile=True``),
@@ -48,14 +50,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 RETRAIN_CONFIG = osp.join(ROOT, 'configs', 'retrain', 'rnas_c36l20_1xb128-600e_cifar10.py')
 TARGETS = dict(search_seconds_per_candidate=1.2, retrain_step_seconds=0.040)
 
-SEARCH_VARIANTS = {
-    'baseline': dict(),
-    'channels_last': dict(channels_last=True),
-    'bf16': dict(precision='bf16'),
-    'bf16_channels_last': dict(precision='bf16', channels_last=True),
-    'cuda_graph': dict(cuda_graph=True),
-    'cuda_graph_bf16_channels_last': dict(cuda_graph=True, precision='bf16', channels_last=True),
-}
+SEARCH_VARIANTS = search_throughput.SPEED_VARIANTS
 RETRAIN_VARIANTS = {
     'baseline': dict(),
     'channels_last': dict(channels_last=True),
@@ -63,8 +58,8 @@ RETRAIN_VARIANTS = {
     'bf16_channels_last': dict(precision='bf16', channels_last=True),
 }
 GPU_ONLY = {'bf16', 'cuda_graph'}  # AmpOptimWrapper and CUDA graphs need CUDA
-STAGES = ('search', 'retrain', 'cuda_tests', 'gradient_accuracy', 'graph_equivalence', 'profile', 'decisions',
-          'compile')
+STAGES = ('search', 'retrain', 'cuda_tests', 'gradient_accuracy', 'graph_equivalence', 'profile',
+          'decisions', 'compile')
 
 
 class Report:
@@ -114,7 +109,8 @@ def usable(variant: Dict, device: torch.device) -> bool:
 def cuda_tests() -> dict:
     """pytest on the test files that hold CUDA-only tests."""
     import subprocess
-    files = ['tests/test_search/test_cuda_graph.py', 'tests/test_datasets/test_device_data.py']
+    files = ['tests/test_search/test_cuda_graph.py', 'tests/test_search/test_concurrent.py',
+             'tests/test_datasets/test_device_data.py']
     done = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider',
                            *files], cwd=ROOT, capture_output=True, text=True, timeout=300)
     return dict(returncode=done.returncode, output=done.stdout[-3000:] + done.stderr[-1000:])
@@ -220,8 +216,10 @@ def graph_equivalence(device: torch.device, num_images: int) -> dict:
     return dict(images=num_images, eager_again=compare('eager_again'), graph=compare('graph'))
 
 
-def profile_candidate(device: torch.device, num_images: int, out_dir: str) -> dict:
-    """Profile one baseline candidate epoch; write the kernel table to profile_search.txt."""
+def profile_candidate(device: torch.device, num_images: int, out_dir: str,
+                      variant: str = 'baseline') -> dict:
+    """Profile one candidate (a pair for concurrent variants) of a search variant; write the
+    kernel table to ``profile_search.txt`` (baseline) or ``profile_search_<variant>.txt``."""
     from torch.profiler import ProfilerActivity, profile
 
     activities = [ProfilerActivity.CPU]
@@ -229,16 +227,18 @@ def profile_candidate(device: torch.device, num_images: int, out_dir: str) -> di
         activities.append(ProfilerActivity.CUDA)
     with profile(activities=activities) as prof:
         start = time.perf_counter()
-        search_throughput.measure(device, candidates=1, num_images=num_images)
+        search_throughput.measure(device, candidates=1, num_images=num_images,
+                                  **SEARCH_VARIANTS[variant])
         wall = time.perf_counter() - start
     events = prof.key_averages()
     kernels = [e for e in events if e.device_type.name == 'CUDA']
     gpu_seconds = sum(e.self_device_time_total for e in kernels) / 1e6
     sort_by = 'self_cuda_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
     table = events.table(sort_by=sort_by, row_limit=40)
-    with open(osp.join(out_dir, 'profile_search.txt'), 'w') as f:
-        f.write(f'one candidate, {num_images} images, {device}: wall {wall:.3f} s, '
-                f'GPU kernel time {gpu_seconds:.3f} s\n{table}\n')
+    name = 'profile_search.txt' if variant == 'baseline' else f'profile_search_{variant}.txt'
+    with open(osp.join(out_dir, name), 'w') as f:
+        f.write(f'{variant}: one measured group, {num_images} images, {device}: wall '
+                f'{wall:.3f} s, GPU kernel time {gpu_seconds:.3f} s\n{table}\n')
     return dict(images=num_images, wall_seconds_profiled=wall, gpu_kernel_seconds=gpu_seconds,
                 kernel_launches=sum(e.count for e in kernels),
                 gpu_busy_fraction=gpu_seconds / wall if wall else None)
@@ -248,7 +248,7 @@ def decisions(device: torch.device, out_dir: str, smoke: bool) -> dict:
     """The quickstart search per variant, with a repeat of the baseline."""
     variants = ['baseline', 'baseline', 'channels_last']
     if device.type == 'cuda':
-        variants += ['bf16', 'cuda_graph_bf16_channels_last']
+        variants += ['bf16', 'cuda_graph_bf16_channels_last', 'cuda_graph_concurrent_pairs']
     budget = ['--options', 'train_cfg.max_generations=1', 'train_cfg.population_size=2'
               ] if smoke else []
     search_decisions.main(['--variants', *variants, '--out', out_dir, *budget])
@@ -293,8 +293,13 @@ def main(argv=None) -> int:
         elif stage == 'profile':
             report.record('profile', 'baseline_candidate',
                           lambda: profile_candidate(device, images // 10, args.out))
+            concurrent = 'cuda_graph_concurrent_pairs'
+            report.record('profile', concurrent,
+                          (lambda: profile_candidate(device, images // 10, args.out, concurrent))
+                          if usable(SEARCH_VARIANTS[concurrent], device) else skipped)
         elif stage == 'decisions':
-            report.record('decisions', 'quickstart', lambda: decisions(device, args.out, args.smoke))
+            report.record('decisions', 'quickstart',
+                          lambda: decisions(device, args.out, args.smoke))
         elif stage == 'compile':
             report.record('retrain', 'compile_bf16_channels_last', (lambda: retrain_step.measure(
                 device, RETRAIN_CONFIG, **retrain, precision='bf16', channels_last=True,

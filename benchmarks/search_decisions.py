@@ -23,18 +23,12 @@ import time
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from search_throughput import run_metadata, write_result  # noqa: E402
+from search_throughput import SPEED_VARIANTS, run_metadata, write_result  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VARIANTS = {
-    'baseline': [],
-    'channels_last': ['train_cfg.channels_last=True'],
-    'bf16': ['train_cfg.precision=bf16'],
-    'bf16_channels_last': ['train_cfg.precision=bf16', 'train_cfg.channels_last=True'],
-    'cuda_graph': ['train_cfg.cuda_graph=True'],
-    'cuda_graph_bf16_channels_last': [
-        'train_cfg.cuda_graph=True', 'train_cfg.precision=bf16', 'train_cfg.channels_last=True'
-    ],
+    name: [f'train_cfg.{key}={value}' for key, value in speed.items()]
+    for name, speed in SPEED_VARIANTS.items()
 }
 
 

@@ -2,13 +2,15 @@
 
 Usage: python benchmarks/search_throughput.py [--device cpu|cuda] [--candidates 3]
        [--num-images 50000] [--precision fp32|bf16] [--channels-last] [--cuda-graph]
+       [--concurrent-pairs]
        [--out benchmarks/results]
 
 A candidate is: cut it out of the C=16 L=8 weight set, train one epoch on 25k images at
 batch 256 (SGD, grad clip 5, drop path, crop/flip/cutout on the device), validate on 25k
-images, write back. CIFAR-shaped images are synthetic (random uint8): the cost does not
-depend on pixel values, and the benchmark runs where CIFAR-10 is not downloaded. Writes one
-JSON file named after the device into ``--out``.
+images, write back (with ``--concurrent-pairs``: two candidates at a time, as a search
+pair). CIFAR-shaped images are synthetic (random uint8): the cost does not depend on pixel
+values, and the benchmark runs where CIFAR-10 is not downloaded. Writes one JSON file named
+after the device into ``--out``.
 """
 import argparse
 import json
@@ -29,6 +31,21 @@ from mmrnas.search import Population
 from mmrnas.search.candidate_trainer import CandidateTrainer
 from mmrnas.search.weight_set import pair_write_back
 from mmrnas.utils.fileio import atomic_write
+
+# The search's speed options (RelativeNASSearchLoop train_cfg / CandidateTrainer arguments) that
+# the benchmarks compare, most informative first ('baseline' is "before").
+SPEED_VARIANTS = {
+    'baseline': dict(),
+    'cuda_graph': dict(cuda_graph=True),
+    'cuda_graph_concurrent_pairs': dict(cuda_graph=True, concurrent_pairs=True),
+    'cuda_graph_bf16_channels_last': dict(cuda_graph=True, precision='bf16', channels_last=True),
+    'cuda_graph_bf16_channels_last_concurrent_pairs': dict(
+        cuda_graph=True, precision='bf16', channels_last=True, concurrent_pairs=True),
+    'bf16': dict(precision='bf16'),
+    'channels_last': dict(channels_last=True),
+    'bf16_channels_last': dict(precision='bf16', channels_last=True),
+    'concurrent_pairs': dict(concurrent_pairs=True),
+}
 
 
 def device_name(device: torch.device) -> str:
@@ -83,8 +100,11 @@ def timed(device: torch.device, fn, *args):
 def measure(device: torch.device, candidates: int = 3, num_images: int = 50000,
             batch_size: int = 256, **speed) -> dict:
     """Time ``candidates`` candidates phase by phase; ``speed`` holds CandidateTrainer's
-    ``precision`` / ``channels_last`` / ``cuda_graph``. The genotypes depend only on the
-    count, so variants time the same candidates."""
+    ``precision`` / ``channels_last`` / ``cuda_graph`` / ``concurrent_pairs``. With
+    ``concurrent_pairs`` candidates go two by two (a pair: cut out, trained and validated
+    together, written back) and the count is rounded up to even; otherwise one by one with
+    training and validation timed apart. The genotypes depend only on the count, so variants
+    time the same candidates."""
     torch.manual_seed(0)
     generator = torch.Generator(device=device)
     generator.manual_seed(0)
@@ -98,35 +118,48 @@ def measure(device: torch.device, candidates: int = 3, num_images: int = 50000,
         batch_size=batch_size, val_batch_size=batch_size, train_augment=augment,
         val_augment=augment, **speed)
     supernet = RelativeNASSupernet(base_channels=16, num_cells=8, num_classes=10).to(device)
-    genotypes = Population.random(max(2, candidates + candidates % 2),
+    group = 2 if trainer.concurrent_pairs else 1
+    count = candidates + (-candidates) % group
+    genotypes = Population.random(max(2, count + count % 2),
                                   np.random.default_rng(0)).genotypes()
 
-    phases = {'extract': [], 'train': [], 'validate': [], 'write_back': []}
+    phases = {'extract': [], 'write_back': []}
+    phases.update({'train_and_validate': []} if group == 2 else {'train': [], 'validate': []})
     losses = []
-    for genotype in genotypes[:candidates]:
-        candidate, seconds = timed(device, supernet.extract, genotype, 0.15)
+    for start in range(0, count, group):
+        members, seconds = timed(device, lambda g: [supernet.extract(x, 0.15) for x in g],
+                                 genotypes[start:start + group])
         phases['extract'].append(seconds)
-        loss, seconds = timed(device, trainer.train_epoch, candidate, 0.05)
-        phases['train'].append(seconds)
-        (val_loss, _), seconds = timed(device, trainer.evaluate, candidate)
-        phases['validate'].append(seconds)
-        losses.append((loss, val_loss))
-        update = pair_write_back(candidate.state_dict(), None)
-        _, seconds = timed(device, supernet.write_back, update)
+        if group == 2:
+            results, seconds = timed(device, trainer.estimate_many, members, 0.05)
+            phases['train_and_validate'].append(seconds)
+            losses += [(r.train_loss, r.val_loss) for r in results]
+            states = [r.state for r in results]
+        else:
+            loss, seconds = timed(device, trainer.train_epoch, members[0], 0.05)
+            phases['train'].append(seconds)
+            (val_loss, _), seconds = timed(device, trainer.evaluate, members[0])
+            phases['validate'].append(seconds)
+            losses.append((loss, val_loss))
+            states = [members[0].state_dict(), None]
+        _, seconds = timed(device, supernet.write_back, pair_write_back(*states))
         phases['write_back'].append(seconds)
         print({k: round(v[-1], 3) for k, v in phases.items()}, flush=True)
 
-    # the first candidate includes warm-up (allocator, kernels); report the rest when possible
+    # the first group includes warm-up (allocator, kernels); report the rest when possible
     measured = {k: v[1:] if len(v) > 1 else v for k, v in phases.items()}
-    per_phase = {k: float(np.mean(v)) for k, v in measured.items()}
+    per_phase = {k: float(np.mean(v)) / group for k, v in measured.items()}
     per_candidate = sum(per_phase.values())
-    options = {**dict(precision='fp32', channels_last=False, cuda_graph=False), **speed}
+    options = {
+        **dict(precision='fp32', channels_last=False, cuda_graph=False, concurrent_pairs=False),
+        **speed
+    }
     return dict(
         settings=dict(base_channels=16, num_cells=8, batch_size=batch_size,
                       train_images=len(train_idx), val_images=len(val_idx),
                       augmentation='crop4+flip+cutout16 on device',
                       validate_with_train_augment=True, drop_path=0.15, **options),
-        candidates_measured=len(measured['train']),
+        candidates_measured=len(measured['extract']) * group,
         seconds_per_phase=per_phase,
         losses=[list(pair) for pair in losses],
         search_seconds_per_candidate=per_candidate,
@@ -142,13 +175,14 @@ def main(argv=None) -> int:
     parser.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32')
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--cuda-graph', action='store_true')
+    parser.add_argument('--concurrent-pairs', action='store_true')
     parser.add_argument('--out', default=osp.join(osp.dirname(osp.abspath(__file__)),
                                                   'results'))
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     result = measure(device, args.candidates, args.num_images, args.batch_size,
                      precision=args.precision, channels_last=args.channels_last,
-                     cuda_graph=args.cuda_graph)
+                     cuda_graph=args.cuda_graph, concurrent_pairs=args.concurrent_pairs)
     write_result(args.out, f'search_throughput_{device.type}.json',
                  dict(run_metadata(device, argv), **result))
     return 0

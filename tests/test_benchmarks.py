@@ -10,6 +10,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 import gpu_check  # noqa: E402
 import search_decisions  # noqa: E402
+import search_throughput  # noqa: E402
 
 
 def test_report_keeps_failures_and_picks_the_fastest_variant(tmp_path):
@@ -31,7 +32,7 @@ def test_report_keeps_failures_and_picks_the_fastest_variant(tmp_path):
 
 @pytest.mark.parametrize('variant, on_cpu', [
     (dict(), True), (dict(channels_last=True), True), (dict(precision='bf16'), False),
-    (dict(cuda_graph=True), False)])
+    (dict(cuda_graph=True), False), (dict(concurrent_pairs=True), True)])
 def test_gpu_only_variants_are_skipped_on_a_cpu(variant, on_cpu):
     assert gpu_check.usable(variant, torch.device('cpu')) is on_cpu
     assert gpu_check.usable(variant, torch.device('cuda'))
@@ -47,3 +48,26 @@ def test_decision_agreement_counts_up_to_the_first_difference():
                                                          identical=False)
     assert not search_decisions.agreement(dict(teachers=[[0, 1], [2, 3]], best_genotype='b'),
                                           reference)['identical']
+
+
+def test_decision_variants_are_the_speed_options_as_cfg_options():
+    assert search_decisions.VARIANTS['baseline'] == []
+    assert search_decisions.VARIANTS['cuda_graph_bf16_channels_last_concurrent_pairs'] == [
+        'train_cfg.cuda_graph=True', 'train_cfg.precision=bf16', 'train_cfg.channels_last=True',
+        'train_cfg.concurrent_pairs=True'
+    ]
+    assert set(gpu_check.SEARCH_VARIANTS) == set(search_decisions.VARIANTS)
+
+
+@pytest.mark.usefixtures('one_thread')
+@pytest.mark.filterwarnings('ignore:concurrent_pairs=True on a CPU')
+def test_concurrent_throughput_times_pairs():
+    """Three candidates round up to two pairs; the second pair is the one reported."""
+    result = search_throughput.measure(torch.device('cpu'), candidates=3, num_images=64,
+                                       batch_size=32, concurrent_pairs=True)
+    assert result['candidates_measured'] == 2
+    assert set(result['seconds_per_phase']) == {'extract', 'train_and_validate', 'write_back'}
+    assert len(result['losses']) == 4
+    assert result['settings']['concurrent_pairs'] is True
+    assert result['search_seconds_per_candidate'] == pytest.approx(
+        sum(result['seconds_per_phase'].values()))

@@ -96,6 +96,9 @@ class RelativeNASSearchLoop(BaseLoop):
             False.
         cuda_graph (bool): Replay each candidate's training step from a CUDA graph (single
             GPU only). Defaults to False.
+        concurrent_pairs (bool): Train and validate the two members of a pair (and the final
+            members two by two) at the same time on two CUDA streams, each with its own data
+            generator (single GPU only). Defaults to False.
     """
 
     def __init__(self,
@@ -114,7 +117,8 @@ class RelativeNASSearchLoop(BaseLoop):
                  max_keep_checkpoints: int = 3,
                  precision: str = 'fp32',
                  channels_last: bool = False,
-                 cuda_graph: bool = False) -> None:
+                 cuda_graph: bool = False,
+                 concurrent_pairs: bool = False) -> None:
         super().__init__(runner, None)
         if not isinstance(max_generations, int) or max_generations < 1:
             raise ValueError(f'max_generations must be a positive integer, got {max_generations}')
@@ -185,7 +189,8 @@ class RelativeNASSearchLoop(BaseLoop):
             val_augment=train_augment if data.get('validate_with_train_augment') else None,
             precision=precision,
             channels_last=channels_last,
-            cuda_graph=cuda_graph)
+            cuda_graph=cuda_graph,
+            concurrent_pairs=concurrent_pairs)
 
         self.rng = np.random.Generator(np.random.PCG64(self.seed))
         self.population = Population.random(population_size, self.rng)
@@ -242,9 +247,11 @@ class RelativeNASSearchLoop(BaseLoop):
         return self.runner.model
 
     # ------------------------------------------------------------------ one generation
-    def _estimate(self, genotype: Genotype, lr: float, drop_path: float) -> CandidateResult:
-        candidate = self.model.extract(genotype, drop_path_rate=drop_path)
-        return self.trainer.estimate(candidate, lr)
+    def _estimate(self, genotypes: List[Genotype], lr: float,
+                  drop_path: float) -> List[CandidateResult]:
+        """Cut independent candidates out of the weight set and estimate them."""
+        candidates = [self.model.extract(g, drop_path_rate=drop_path) for g in genotypes]
+        return self.trainer.estimate_many(candidates, lr)
 
     def _run_generation(self, generation: int) -> Dict[str, Any]:
         start = time.perf_counter()
@@ -258,7 +265,7 @@ class RelativeNASSearchLoop(BaseLoop):
         progress = self._progress_bar(len(pairs))
         for number, (a, b) in enumerate(pairs):
             pair_start = time.perf_counter()
-            results = [self._estimate(genotypes[m], lr, drop_path) for m in (a, b)]
+            results = self._estimate([genotypes[a], genotypes[b]], lr, drop_path)
             teacher = broadcast_from_rank0(
                 select_teacher(results[0].val_loss, results[1].val_loss,
                                results[0].val_accuracy, results[1].val_accuracy,
@@ -330,9 +337,11 @@ class RelativeNASSearchLoop(BaseLoop):
                            self.reference_lr_quirk)
             drop_path = search_drop_path_rate(generation, self.max_generations,
                                               self.drop_path_rate)
+            results = []
+            for start in range(0, len(genotypes), 2):  # two by two, as pairs
+                results += self._estimate(genotypes[start:start + 2], lr, drop_path)
             members = []
-            for index, genotype in enumerate(genotypes):
-                result = self._estimate(genotype, lr, drop_path)
+            for index, result in enumerate(results):
                 members.append(
                     dict(index=index, val_loss=_finite_or_none(result.val_loss),
                          val_accuracy=_finite_or_none(result.val_accuracy)))

@@ -3,7 +3,8 @@ import math
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Dict, Iterator, List, Optional, Tuple
+from typing import (Callable, ContextManager, Dict, Generator, Iterator, List, Optional,
+                    Sequence, Tuple)
 
 import torch
 import torch.nn as nn
@@ -13,7 +14,8 @@ from mmengine.registry import OPTIMIZERS
 
 from mmrnas.datasets import BatchAugment, DeviceDataset
 from mmrnas.models.utils import batch_shard, convert_to_global_batch_norm
-from .cuda_graph import run_steps
+from .concurrent import finish, run_concurrently
+from .cuda_graph import iter_steps
 from .data_parallel import (all_reduce_gradients, all_reduce_sum, broadcast_random_states,
                             shard_bounds)
 
@@ -91,6 +93,14 @@ class CandidateTrainer:
             eager batch (:func:`~mmrnas.search.cuda_graph.run_steps`). Needs the data on a CUDA
             device and a single process. Drop-path masks come from the same generator but at
             other offsets than eager steps. Defaults to False.
+        concurrent_pairs (bool): :meth:`estimate_many` trains and validates the members of
+            a pair at the same time, each on its own CUDA stream with its own data generator
+            (seeded from ``generator``), so that the GPU overlaps their kernels: they are
+            independent until write-back. Other random numbers than one after the other
+            (each member's data order and augmentation come from its own generator, drop-path
+            masks from the shared global RNG in interleaved order), reproducible for a seed.
+            Single process only; on a CPU it warns (no streams there, the members only
+            interleave). Defaults to False.
     """
 
     def __init__(self,
@@ -105,7 +115,8 @@ class CandidateTrainer:
                  val_augment: Optional[BatchAugment] = None,
                  precision: str = 'fp32',
                  channels_last: bool = False,
-                 cuda_graph: bool = False):
+                 cuda_graph: bool = False,
+                 concurrent_pairs: bool = False):
         if 'lr' in optimizer or 'params' in optimizer:
             raise ValueError('the candidate optimizer config must not set lr or params: the '
                              'search sets them per candidate')
@@ -121,6 +132,10 @@ class CandidateTrainer:
             raise ValueError(f'cuda_graph=True needs the search data on a CUDA device, but it '
                              f'is on {train_set.device}: run the search on a GPU or set '
                              f'cuda_graph=False')
+        if concurrent_pairs and train_set.device.type == 'cpu':
+            warnings.warn('concurrent_pairs=True on a CPU: without CUDA streams the members of '
+                          'a pair only interleave, nothing runs at the same time; it is meant '
+                          'for GPUs', stacklevel=2)
         self.train_set = train_set
         self.val_set = val_set
         self.generator = generator
@@ -133,6 +148,7 @@ class CandidateTrainer:
         self.precision = precision
         self.channels_last = channels_last
         self.cuda_graph = cuda_graph
+        self.concurrent_pairs = concurrent_pairs
 
     def _autocast(self) -> ContextManager:
         """bfloat16 autocast for ``precision='bf16'`` (its weight-cast cache is off when steps
@@ -186,8 +202,10 @@ class CandidateTrainer:
 
         return step
 
-    def train_epoch(self, candidate: nn.Module, lr: float) -> float:
-        """Train ``candidate`` in place for one epoch; return the mean training loss."""
+    def _train_steps(self, candidate: nn.Module, lr: float,
+                     generator: torch.Generator) -> Generator[None, None, torch.Tensor]:
+        """Train ``candidate`` in place for one epoch, yielding after every step; return the
+        training loss summed over samples (on the device, this process's part)."""
         if self.channels_last:
             candidate.to(memory_format=torch.channels_last)
         candidate.train()
@@ -196,40 +214,89 @@ class CandidateTrainer:
         total = torch.zeros((), device=self.train_set.device)
         step = self._step_fn(candidate, optimizer, params, total)
         batches = self._shards(
-            self.train_set.batches(self.batch_size, self.generator, augment=self.train_augment))
-        run_steps(step, batches, self.batch_size, self.cuda_graph, GRAPH_WARMUP_STEPS,
-                  before_step=lambda: optimizer.zero_grad(set_to_none=True))
-        return (all_reduce_sum(total) / len(self.train_set)).item()
+            self.train_set.batches(self.batch_size, generator, augment=self.train_augment))
+        yield from iter_steps(step, batches, self.batch_size, self.cuda_graph, GRAPH_WARMUP_STEPS,
+                              before_step=lambda: optimizer.zero_grad(set_to_none=True))
+        return total
 
-    @torch.no_grad()
-    def evaluate(self, candidate: nn.Module) -> tuple:
-        """Mean validation loss and top-1 accuracy (%) of ``candidate`` in eval mode."""
+    def _evaluate_steps(self, candidate: nn.Module,
+                        generator: torch.Generator) -> Generator[None, None, torch.Tensor]:
+        """Validate ``candidate`` in eval mode, yielding after every batch; return the
+        validation loss sum and the number of correct predictions (on the device)."""
         candidate.eval()
         summary = torch.zeros(2, device=self.val_set.device)  # loss sum, correct predictions
         shuffle = self.val_augment is not None
         batches = self.val_set.batches(
-            self.val_batch_size, self.generator if shuffle else None, shuffle=shuffle,
+            self.val_batch_size, generator if shuffle else None, shuffle=shuffle,
             augment=self.val_augment)
 
+        @torch.no_grad()  # per step: grad mode is global, and steps of runs interleave
         def step(inputs: torch.Tensor, labels: torch.Tensor, *_) -> None:
             with self._autocast():
                 logits = candidate(inputs).float()
             summary[0] += F.cross_entropy(logits, labels, reduction='sum')
             summary[1] += (logits.argmax(dim=1) == labels).sum()
 
-        run_steps(step, self._shards(batches), self.val_batch_size, self.cuda_graph,
-                  warmup_steps=1)
+        yield from iter_steps(step, self._shards(batches), self.val_batch_size, self.cuda_graph,
+                              warmup_steps=1)
+        return summary
+
+    def _estimate_steps(self, candidate: nn.Module, lr: float, generator: torch.Generator
+                        ) -> Generator[None, None, Tuple[torch.Tensor, torch.Tensor]]:
+        total = yield from self._train_steps(candidate, lr, generator)
+        summary = yield from self._evaluate_steps(candidate, generator)
+        return total, summary
+
+    def _mean_train_loss(self, total: torch.Tensor) -> float:
+        return (all_reduce_sum(total) / len(self.train_set)).item()
+
+    def _val_metrics(self, summary: torch.Tensor) -> Tuple[float, float]:
         loss_sum, correct = all_reduce_sum(summary).tolist()
         return loss_sum / len(self.val_set), 100.0 * correct / len(self.val_set)
+
+    def train_epoch(self, candidate: nn.Module, lr: float) -> float:
+        """Train ``candidate`` in place for one epoch; return the mean training loss."""
+        return self._mean_train_loss(finish(self._train_steps(candidate, lr, self.generator)))
+
+    def evaluate(self, candidate: nn.Module) -> tuple:
+        """Mean validation loss and top-1 accuracy (%) of ``candidate`` in eval mode."""
+        return self._val_metrics(finish(self._evaluate_steps(candidate, self.generator)))
+
+    def _result(self, candidate: nn.Module, total: torch.Tensor,
+                summary: torch.Tensor) -> CandidateResult:
+        result = CandidateResult(self._mean_train_loss(total), *self._val_metrics(summary),
+                                 None)
+        if result.finite:
+            result.state = candidate.state_dict()
+        return result
 
     def estimate(self, candidate: nn.Module, lr: float) -> CandidateResult:
         """Train one epoch, validate, and return the result with the trained state."""
         if get_dist_info()[1] > 1:
             broadcast_random_states(self.generator)
             candidate = convert_to_global_batch_norm(candidate)
-        train_loss = self.train_epoch(candidate, lr)
-        val_loss, val_accuracy = self.evaluate(candidate)
-        result = CandidateResult(train_loss, val_loss, val_accuracy, None)
-        if result.finite:
-            result.state = candidate.state_dict()
-        return result
+        return self._result(candidate,
+                            *finish(self._estimate_steps(candidate, lr, self.generator)))
+
+    def estimate_many(self, candidates: Sequence[nn.Module], lr: float) -> List[CandidateResult]:
+        """Estimate several independent candidates (a pair; the final members two by two).
+
+        By default one after the other with :meth:`estimate`. With ``concurrent_pairs`` every
+        candidate gets its own data generator, seeded from the trainer's generator (one draw
+        per candidate, in order), and its own CUDA stream, and their steps are queued in turn
+        (:func:`~mmrnas.search.concurrent.run_concurrently`).
+        """
+        if not self.concurrent_pairs:
+            return [self.estimate(candidate, lr) for candidate in candidates]
+        if get_dist_info()[1] > 1:
+            raise ValueError('concurrent_pairs=True runs in a single process; set '
+                             'concurrent_pairs=False for a distributed search')
+        device = self.train_set.device
+        seeds = torch.randint(0, 2**62, (len(candidates), ), generator=self.generator,
+                              device=device).tolist()
+        generators = [torch.Generator(device=device).manual_seed(seed) for seed in seeds]
+        streams = ([torch.cuda.Stream(device) for _ in candidates]
+                   if device.type == 'cuda' else None)
+        outputs = run_concurrently(
+            [self._estimate_steps(c, lr, g) for c, g in zip(candidates, generators)], streams)
+        return [self._result(c, *output) for c, output in zip(candidates, outputs)]

@@ -1,9 +1,9 @@
 """Running a per-batch step over an epoch, optionally replayed from a CUDA graph."""
-from typing import Callable, Iterable, Optional, Tuple
+from typing import Callable, Iterable, Iterator, Optional, Tuple
 
 import torch
 
-__all__ = ['run_steps']
+__all__ = ['iter_steps', 'run_steps']
 
 Batch = Tuple[torch.Tensor, torch.Tensor, int, object]  # inputs, labels, global size, context
 
@@ -14,7 +14,22 @@ def run_steps(step: Callable[..., None],
               use_graph: bool = False,
               warmup_steps: int = 3,
               before_step: Optional[Callable[[], None]] = None) -> None:
-    """Call ``step(inputs, labels, size, context)`` on every batch of ``batches``.
+    """Call ``step(inputs, labels, size, context)`` on every batch of ``batches`` (see
+    :func:`iter_steps` for the arguments)."""
+    for _ in iter_steps(step, batches, batch_size, use_graph, warmup_steps, before_step):
+        pass
+
+
+def iter_steps(step: Callable[..., None],
+               batches: Iterable[Batch],
+               batch_size: int,
+               use_graph: bool = False,
+               warmup_steps: int = 3,
+               before_step: Optional[Callable[[], None]] = None) -> Iterator[None]:
+    """Call ``step(inputs, labels, size, context)`` on every batch of ``batches``, yielding
+    after each batch (so that a caller can interleave the steps of several runs, see
+    :func:`~mmrnas.search.concurrent.run_concurrently`). Work is queued on the stream that is
+    current when the generator resumes.
 
     With ``use_graph`` (PyTorch's whole-network capture recipe), the first ``warmup_steps``
     full batches run eagerly on a side stream (lazy state such as optimizer buffers and cuDNN
@@ -40,6 +55,7 @@ def run_steps(step: Callable[..., None],
         for batch in batches:
             before()
             step(*batch)
+            yield
         return
     graph, static, warmed = None, None, 0
     side = torch.cuda.Stream()
@@ -48,7 +64,9 @@ def run_steps(step: Callable[..., None],
             static[0].copy_(inputs)
             static[1].copy_(labels)
             graph.replay()
-        elif size != batch_size or warmed < warmup_steps:
+            yield
+            continue
+        if size != batch_size or warmed < warmup_steps:
             side.wait_stream(torch.cuda.current_stream())
             with torch.cuda.stream(side):
                 before()
@@ -62,3 +80,4 @@ def run_steps(step: Callable[..., None],
             with torch.cuda.graph(graph):
                 step(static[0], static[1], size, context)
             graph.replay()  # capturing records the step without running it
+        yield

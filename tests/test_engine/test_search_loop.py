@@ -93,28 +93,31 @@ def test_students_move_teachers_stay(finished):
                                   before['population']['positions'][student])
 
 
-@pytest.mark.slow
-def test_resume_after_kill_is_exact(finished, tmp_path):
-    """Stop after generation 1 (checkpoint written, outputs not yet), resume, compare."""
+class Stop(Exception):
+    pass
+
+
+def stopped_search(work_dir, generations: int, **options):
+    """A search killed once ``generations`` generations are done (checkpoint written, outputs
+    of the last one not yet: the stop hook runs before the dump hook)."""
     from mmengine.hooks import Hook
 
-    class Stop(Exception):
-        pass
-
     class StopAfterGeneration(Hook):
-        priority = 'VERY_HIGH'  # before the dump hook: outputs of generation 1 are lost
+        priority = 'VERY_HIGH'
 
         def after_train_epoch(self, runner):
-            if runner.train_loop.epoch == 2:
+            if runner.train_loop.epoch == generations:
                 raise Stop
 
-    runner = Runner.from_cfg(tiny_cfg(tmp_path))
+    runner = Runner.from_cfg(tiny_cfg(work_dir, **options))
     runner.register_hook(StopAfterGeneration())
     with pytest.raises(Stop):
         runner.train()
-    assert not osp.exists(osp.join(tmp_path, 'genotypes', 'generation_001.yaml'))
-    resumed = run_search(tmp_path, **{'train_cfg.resume': True})
+
+
+def assert_same_search(resumed, finished):
     assert resumed.history[0]['population'] == finished.history[0]['population']
+    assert [r['pairs'] for r in resumed.history] == [r['pairs'] for r in finished.history]
     for key in ('positions', 'velocities'):
         np.testing.assert_array_equal(resumed.population.state_dict()[key],
                                       finished.population.state_dict()[key])
@@ -122,12 +125,33 @@ def test_resume_after_kill_is_exact(finished, tmp_path):
     reference = finished.model.state_dict()
     for key, value in resumed.model.state_dict().items():
         assert torch.equal(value, reference[key]), key
+
+
+@pytest.mark.slow
+def test_resume_after_kill_is_exact(finished, tmp_path):
+    """Stop after generation 1 (checkpoint written, outputs not yet), resume, compare."""
+    stopped_search(tmp_path, 2)
+    assert not osp.exists(osp.join(tmp_path, 'genotypes', 'generation_001.yaml'))
+    resumed = run_search(tmp_path, **{'train_cfg.resume': True})
+    assert_same_search(resumed, finished)
     assert osp.isfile(osp.join(tmp_path, 'genotypes', 'generation_001.yaml'))
     for name in ('history.jsonl', 'best_genotype.yaml'):
         assert osp.isfile(osp.join(tmp_path, name))
     same = [open(osp.join(d, 'genotypes', 'generation_002.yaml')).read()
             for d in (tmp_path, finished.work_dir)]
     assert same[0] == same[1]
+
+
+@pytest.mark.filterwarnings('ignore:concurrent_pairs=True on a CPU')
+def test_concurrent_pairs_search_resumes_exactly(tmp_path):
+    """Members' data generators are seeded from the search's generator at every pair, so a
+    checkpoint between generations resumes a concurrent search exactly."""
+    options = {'train_cfg.concurrent_pairs': True, 'train_cfg.max_generations': 2}
+    finished = run_search(tmp_path / 'whole', **options)
+    stopped_search(tmp_path / 'cut', 1, **options)
+    resumed = run_search(tmp_path / 'cut', **options, **{'train_cfg.resume': True})
+    assert_same_search(resumed, finished)
+    assert finished.final['mode'] == 'reevaluate' and len(finished.final['members']) == 4
 
 
 def nan_for(genotype_text):

@@ -153,3 +153,23 @@ def test_data_parallel_candidates_equal_one_process(tmp_path):
     for key, value in expected_weights.items():
         torch.testing.assert_close(ranks[0][1][key], value, rtol=1e-3, atol=1e-3,
                                    msg=lambda m, key=key: f'{key}: {m}')
+
+
+def _concurrent_worker(rank, tmp_dir):
+    dataset, _ = load_search_dataset(dict(type='digits', size=8))
+    trainer = CandidateTrainer(
+        *build_search_split(dataset, *split_indices(len(dataset), 0.5, 0), 'cpu'),
+        generator=torch.Generator().manual_seed(0), concurrent_pairs=True)
+    try:
+        trainer.estimate_many([], lr=0.05)
+    except ValueError as error:
+        torch.save(str(error), f'{tmp_dir}/rank{rank}.pt')
+
+
+@pytest.mark.filterwarnings('ignore:concurrent_pairs=True on a CPU')
+def test_concurrent_pairs_refuse_a_process_group(tmp_path):
+    spawn(_concurrent_worker, tmp_path)
+    for rank in range(WORLD):
+        assert torch.load(tmp_path / f'rank{rank}.pt') == (
+            'concurrent_pairs=True runs in a single process; set concurrent_pairs=False for a '
+            'distributed search')
