@@ -24,14 +24,16 @@ Stages, most important first; after each variant the whole result is written aga
   (``DIR/profile_search*.txt``);
 - ``decisions``: the quickstart search per variant (``search_decisions.py``): pair winners
   compared with the baseline and a baseline repeat;
-- ``compile``: the retraining step under ``torch.compile`` (the Runner's ``compile=True``),
-  last because compiling takes minutes.
+- ``compile``: the retraining step (bf16, channels-last) under ``torch.compile``: the Runner's
+  ``compile=True``, then ``compile=dict(mode='reduce-overhead')`` (compiled graphs replayed
+  from CUDA graphs); last because compiling takes minutes.
 
 ``--smoke`` runs every stage small on whatever device there is (CPU: GPU-only variants are
 recorded as skipped) to check the script before spending GPU time.
 """
 import argparse
 import json
+import os
 import os.path as osp
 import sys
 import time
@@ -67,6 +69,7 @@ class Report:
 
     def __init__(self, out_dir: str, device: torch.device, argv) -> None:
         self.out_dir = out_dir
+        os.makedirs(out_dir, exist_ok=True)
         self.name = f'gpu_check_{device.type}.json'
         self.data = dict(search_throughput.run_metadata(device, argv),
                          cuda=torch.version.cuda, cudnn=torch.backends.cudnn.version(),
@@ -219,7 +222,9 @@ def graph_equivalence(device: torch.device, num_images: int) -> dict:
 def profile_candidate(device: torch.device, num_images: int, out_dir: str,
                       variant: str = 'baseline') -> dict:
     """Profile one candidate (a pair for concurrent variants) of a search variant; write the
-    kernel table to ``profile_search.txt`` (baseline) or ``profile_search_<variant>.txt``."""
+    tables of device time and of host time to ``profile_search.txt`` (baseline) or
+    ``profile_search_<variant>.txt``, and return the host time of the CUDA runtime calls
+    (launches, allocations, synchronisation): what a graphed run may still wait for."""
     from torch.profiler import ProfilerActivity, profile
 
     activities = [ProfilerActivity.CPU]
@@ -233,22 +238,30 @@ def profile_candidate(device: torch.device, num_images: int, out_dir: str,
     events = prof.key_averages()
     kernels = [e for e in events if e.device_type.name == 'CUDA']
     gpu_seconds = sum(e.self_device_time_total for e in kernels) / 1e6
-    sort_by = 'self_cuda_time_total' if device.type == 'cuda' else 'self_cpu_time_total'
-    table = events.table(sort_by=sort_by, row_limit=40)
+    tables = [events.table(sort_by='self_cpu_time_total', row_limit=30)]
+    if device.type == 'cuda':
+        tables.insert(0, events.table(sort_by='self_cuda_time_total', row_limit=40))
     name = 'profile_search.txt' if variant == 'baseline' else f'profile_search_{variant}.txt'
     with open(osp.join(out_dir, name), 'w') as f:
         f.write(f'{variant}: one measured group, {num_images} images, {device}: wall '
-                f'{wall:.3f} s, GPU kernel time {gpu_seconds:.3f} s\n{table}\n')
+                f'{wall:.3f} s, GPU kernel time {gpu_seconds:.3f} s (summed over streams)\n')
+        f.write('\n'.join(tables) + '\n')
+    runtime = sorted((e for e in events if e.key.startswith('cuda')),
+                     key=lambda e: -e.self_cpu_time_total)[:12]
     return dict(images=num_images, wall_seconds_profiled=wall, gpu_kernel_seconds=gpu_seconds,
                 kernel_launches=sum(e.count for e in kernels),
-                gpu_busy_fraction=gpu_seconds / wall if wall else None)
+                gpu_busy_fraction=gpu_seconds / wall if wall else None,
+                host_runtime_calls={e.key: dict(count=e.count,
+                                                seconds=e.self_cpu_time_total / 1e6)
+                                    for e in runtime})
 
 
 def decisions(device: torch.device, out_dir: str, smoke: bool) -> dict:
     """The quickstart search per variant, with a repeat of the baseline."""
     variants = ['baseline', 'baseline', 'channels_last']
-    if device.type == 'cuda':
-        variants += ['bf16', 'cuda_graph_bf16_channels_last', 'cuda_graph_concurrent_pairs']
+    if device.type == 'cuda':  # the repeat shows GPU run-to-run noise; then the fast variants
+        variants = ['baseline', 'baseline', 'cuda_graph',
+                    'cuda_graph_bf16_channels_last_concurrent_pairs']
     budget = ['--options', 'train_cfg.max_generations=1', 'train_cfg.population_size=2'
               ] if smoke else []
     search_decisions.main(['--variants', *variants, '--out', out_dir, *budget])
@@ -301,9 +314,11 @@ def main(argv=None) -> int:
             report.record('decisions', 'quickstart',
                           lambda: decisions(device, args.out, args.smoke))
         elif stage == 'compile':
-            report.record('retrain', 'compile_bf16_channels_last', (lambda: retrain_step.measure(
-                device, RETRAIN_CONFIG, **retrain, precision='bf16', channels_last=True,
-                compile=True)) if device.type == 'cuda' else skipped)
+            for name, mode in (('compile_bf16_channels_last', True),
+                               ('compile_reduce_overhead_bf16_channels_last', 'reduce-overhead')):
+                report.record('retrain', name, (lambda m=mode: retrain_step.measure(
+                    device, RETRAIN_CONFIG, **retrain, precision='bf16', channels_last=True,
+                    compile=m)) if device.type == 'cuda' else skipped)
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/retrain_step.py [--device cpu|cuda] [--steps 5] [--warmup 2]
        [--config configs/retrain/rnas_c36l20_1xb128-600e_cifar10.py] [--precision fp32|bf16]
-       [--channels-last] [--compile] [--out benchmarks/results]
+       [--channels-last] [--compile [MODE]] [--out benchmarks/results]
 
 Builds the config's ImageClassifier (mmpretrain) and its optimizer wrapper (SGD, grad clip 5),
 sets drop path to the schedule's mid value (0.15), and times ``train_step`` on random
@@ -10,14 +10,16 @@ CIFAR-shaped uint8 batches (the cost does not depend on pixel values). Speed opt
 a user sets in a config: ``--precision bf16`` = ``optim_wrapper.type='AmpOptimWrapper'`` with
 ``dtype='bfloat16'`` (CUDA only), ``--channels-last`` = the model in channels-last memory format,
 ``--compile`` = the Runner's ``compile=True`` (``torch.compile`` of ``train_step``; the warm-up
-steps include the compilation, reported apart). Writes one JSON file named after the device into
+steps include the compilation, reported apart), ``--compile reduce-overhead`` (or another
+``torch.compile`` mode) = ``compile=dict(mode='reduce-overhead')``: compiled graphs replayed
+from CUDA graphs. Writes one JSON file named after the device into
 ``--out``.
 """
 import argparse
 import os.path as osp
 import sys
 import time
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 from mmengine.config import Config
@@ -31,10 +33,11 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
 def measure(device: torch.device, config: str, steps: int = 5, warmup: int = 2,
-            precision: str = 'fp32', channels_last: bool = False, compile: bool = False,
-            batch: Optional[int] = None) -> dict:
+            precision: str = 'fp32', channels_last: bool = False,
+            compile: Union[bool, str] = False, batch: Optional[int] = None) -> dict:
     """Seconds per ``train_step`` of ``config``'s classifier with the given speed options;
-    ``batch`` overrides the config's batch size (small checks of this script)."""
+    ``compile`` is False, True (``torch.compile``'s default mode) or a mode name; ``batch``
+    overrides the config's batch size (small checks of this script)."""
     cfg = Config.fromfile(config)
     init_default_scope(cfg.default_scope)
     torch.manual_seed(0)
@@ -46,7 +49,11 @@ def measure(device: torch.device, config: str, steps: int = 5, warmup: int = 2,
     if precision == 'bf16':
         optim_cfg = dict(optim_cfg, type='AmpOptimWrapper', dtype='bfloat16')
     optim_wrapper = build_optim_wrapper(model, optim_cfg)
-    train_step = torch.compile(model.train_step) if compile else model.train_step
+    if compile:
+        mode = {} if compile is True or compile == 'default' else dict(mode=compile)
+        train_step = torch.compile(model.train_step, **mode)
+    else:
+        train_step = model.train_step
     batch = batch or cfg.train_dataloader.batch_size
 
     from mmpretrain.structures import DataSample
@@ -70,7 +77,7 @@ def measure(device: torch.device, config: str, steps: int = 5, warmup: int = 2,
         (times if step >= warmup else warmup_times).append(seconds)
         losses.append(sum(float(v.detach()) for k, v in step_losses.items() if "loss" in k))
         print(f'step {step}: {seconds:.3f}s, '
-              f'{ {k: round(float(v), 4) for k, v in step_losses.items()} }', flush=True)
+              f'{ {k: round(float(v.detach()), 4) for k, v in step_losses.items()} }', flush=True)
     per_step = sum(times) / len(times)
     return dict(
         settings=dict(config=osp.relpath(config, ROOT), batch=batch, base_channels=36,
@@ -93,7 +100,8 @@ def main(argv=None) -> int:
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--precision', choices=['fp32', 'bf16'], default='fp32')
     parser.add_argument('--channels-last', action='store_true')
-    parser.add_argument('--compile', action='store_true')
+    parser.add_argument('--compile', nargs='?', const=True, default=False,
+                        help='torch.compile train_step; optional mode, e.g. reduce-overhead')
     parser.add_argument('--out', default=osp.join(ROOT, 'benchmarks', 'results'))
     args = parser.parse_args(argv)
     device = torch.device(args.device)
