@@ -149,6 +149,8 @@ class CandidateTrainer:
         self.channels_last = channels_last
         self.cuda_graph = cuda_graph
         self.concurrent_pairs = concurrent_pairs
+        # One CUDA stream per concurrent member, kept: cached memory serves only its stream.
+        self._member_streams: List[torch.cuda.Stream] = []
 
     def _autocast(self) -> ContextManager:
         """bfloat16 autocast for ``precision='bf16'`` (its weight-cast cache is off when steps
@@ -283,8 +285,8 @@ class CandidateTrainer:
 
         By default one after the other with :meth:`estimate`. With ``concurrent_pairs`` every
         candidate gets its own data generator, seeded from the trainer's generator (one draw
-        per candidate, in order), and its own CUDA stream, and their steps are queued in turn
-        (:func:`~mmrnas.search.concurrent.run_concurrently`).
+        per candidate, in order), and its own CUDA stream (the same streams for every call),
+        and their steps are queued in turn (:func:`~mmrnas.search.concurrent.run_concurrently`).
         """
         if not self.concurrent_pairs:
             return [self.estimate(candidate, lr) for candidate in candidates]
@@ -295,8 +297,11 @@ class CandidateTrainer:
         seeds = torch.randint(0, 2**62, (len(candidates), ), generator=self.generator,
                               device=device).tolist()
         generators = [torch.Generator(device=device).manual_seed(seed) for seed in seeds]
-        streams = ([torch.cuda.Stream(device) for _ in candidates]
-                   if device.type == 'cuda' else None)
+        streams = None
+        if device.type == 'cuda':
+            while len(self._member_streams) < len(candidates):
+                self._member_streams.append(torch.cuda.Stream(device))
+            streams = self._member_streams[:len(candidates)]
         outputs = run_concurrently(
             [self._estimate_steps(c, lr, g) for c, g in zip(candidates, generators)], streams)
         return [self._result(c, *output) for c, output in zip(candidates, outputs)]

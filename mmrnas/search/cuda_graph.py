@@ -1,11 +1,26 @@
 """Running a per-batch step over an epoch, optionally replayed from a CUDA graph."""
-from typing import Callable, Iterable, Iterator, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, Optional, Tuple
 
 import torch
 
 __all__ = ['iter_steps', 'run_steps']
 
 Batch = Tuple[torch.Tensor, torch.Tensor, int, object]  # inputs, labels, global size, context
+_SIDE_STREAMS: Dict[Tuple[torch.device, int], torch.cuda.Stream] = {}
+
+
+def _side_stream() -> torch.cuda.Stream:
+    """The warm-up stream of the current stream, created once and then reused.
+
+    PyTorch's caching allocator keeps freed memory for the stream that allocated it, and
+    ``torch.cuda.Stream()`` hands out a pool's streams in turn, so a new side stream per epoch
+    would leave each epoch's warm-up memory cached where no later epoch can use it.
+    """
+    current = torch.cuda.current_stream()
+    key = (current.device, current.cuda_stream)
+    if key not in _SIDE_STREAMS:
+        _SIDE_STREAMS[key] = torch.cuda.Stream(current.device)
+    return _SIDE_STREAMS[key]
 
 
 def run_steps(step: Callable[..., None],
@@ -58,7 +73,7 @@ def iter_steps(step: Callable[..., None],
             yield
         return
     graph, static, warmed = None, None, 0
-    side = torch.cuda.Stream()
+    side = _side_stream()
     for inputs, labels, size, context in batches:
         if graph is not None and size == batch_size:
             static[0].copy_(inputs)
