@@ -90,7 +90,7 @@ class CandidateTrainer:
         cuda_graph (bool): Capture one full-batch training step of each candidate in a CUDA
             graph after :data:`GRAPH_WARMUP_STEPS` eager steps and replay it for the remaining
             full batches (the last, smaller batch runs eagerly); validation likewise after one
-            eager batch (:func:`~mmrnas.search.cuda_graph.run_steps`). Needs the data on a CUDA
+            eager batch (:func:`~mmrnas.search.cuda_graph.iter_steps`). Needs the data on a CUDA
             device and a single process. Drop-path masks come from the same generator but at
             other offsets than eager steps. Defaults to False.
         concurrent_pairs (bool): :meth:`estimate_many` trains and validates the members of

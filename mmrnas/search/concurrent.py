@@ -11,11 +11,7 @@ Run = Generator[None, None, Any]
 
 def finish(run: Run) -> Any:
     """Advance ``run`` to its end on the current stream and return its result."""
-    while True:
-        try:
-            next(run)
-        except StopIteration as stop:
-            return stop.value
+    return run_concurrently([run])[0]
 
 
 def run_concurrently(runs: Sequence[Run],

@@ -3,7 +3,7 @@ from typing import Callable, Dict, Iterable, Iterator, Optional, Tuple
 
 import torch
 
-__all__ = ['iter_steps', 'run_steps']
+__all__ = ['iter_steps']
 
 Batch = Tuple[torch.Tensor, torch.Tensor, int, object]  # inputs, labels, global size, context
 _SIDE_STREAMS: Dict[Tuple[torch.device, int], torch.cuda.Stream] = {}
@@ -21,18 +21,6 @@ def _side_stream() -> torch.cuda.Stream:
     if key not in _SIDE_STREAMS:
         _SIDE_STREAMS[key] = torch.cuda.Stream(current.device)
     return _SIDE_STREAMS[key]
-
-
-def run_steps(step: Callable[..., None],
-              batches: Iterable[Batch],
-              batch_size: int,
-              use_graph: bool = False,
-              warmup_steps: int = 3,
-              before_step: Optional[Callable[[], None]] = None) -> None:
-    """Call ``step(inputs, labels, size, context)`` on every batch of ``batches`` (see
-    :func:`iter_steps` for the arguments)."""
-    for _ in iter_steps(step, batches, batch_size, use_graph, warmup_steps, before_step):
-        pass
 
 
 def iter_steps(step: Callable[..., None],

@@ -1,4 +1,4 @@
-"""run_steps: eager epochs everywhere; graph replay equals eager steps on a CUDA device."""
+"""iter_steps: eager epochs everywhere; graph replay equals eager steps on a CUDA device."""
 from contextlib import nullcontext
 
 import pytest
@@ -6,14 +6,18 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmrnas.search.cuda_graph import run_steps
+from mmrnas.search.concurrent import finish
+from mmrnas.search.cuda_graph import iter_steps
 
 
-def test_eager_steps_run_in_order_with_before_step():
+def test_eager_steps_run_in_order_with_before_step_and_yield_after_each():
     calls = []
     batches = [(torch.full((4, ), float(i)), torch.zeros(4), 4, nullcontext()) for i in range(3)]
-    run_steps(lambda x, y, size, ctx: calls.append(('step', int(x[0]), size)), batches, 4,
-              before_step=lambda: calls.append('before'))
+    run = iter_steps(lambda x, y, size, ctx: calls.append(('step', int(x[0]), size)), batches, 4,
+                     before_step=lambda: calls.append('before'))
+    next(run)
+    assert calls == ['before', ('step', 0, 4)]
+    finish(run)
     assert calls == ['before', ('step', 0, 4), 'before', ('step', 1, 4), 'before', ('step', 2, 4)]
 
 
@@ -37,8 +41,8 @@ def _train(use_graph: bool):
 
     batches = [(data[i:i + 16], labels[i:i + 16], len(labels[i:i + 16]), nullcontext())
                for i in range(0, data.shape[0], 16)]
-    run_steps(step, batches, 16, use_graph, warmup_steps=3,
-              before_step=lambda: optimizer.zero_grad(set_to_none=True))
+    finish(iter_steps(step, batches, 16, use_graph, warmup_steps=3,
+                      before_step=lambda: optimizer.zero_grad(set_to_none=True)))
     torch.cuda.synchronize()
     return total.item(), model.state_dict()
 
