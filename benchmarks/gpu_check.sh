@@ -23,10 +23,20 @@ fi
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
   --target "$SITE" "$WHEELS"/*.whl || { echo "gpu_check: installing $WHEELS failed" >&2; exit 1; }
 export PYTHONPATH="$SITE:$ROOT${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+FALLBACK="$WHEELS/fallback"
+if ! python3 -c 'import pkg_resources' >/dev/null 2>&1; then  # setuptools >= 82 dropped it
+  echo "gpu_check: the image lacks pkg_resources (mmengine's package:: configs need it):" \
+       "installing setuptools from $FALLBACK"
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target "$SITE" "$FALLBACK"/setuptools-*.whl \
+    || { echo "gpu_check: no setuptools wheel in $FALLBACK: rerun prepare_gpu_wheels.sh" >&2
+         exit 1; }
+fi
 (nvidia-smi && nvidia-smi -q -d CLOCK) >"$OUT_DIR/nvidia_smi.txt" 2>&1 || true
 cd "$ROOT"
 timeout "${GPU_CHECK_SECONDS:-500}" python3 benchmarks/gpu_check.py --out "$OUT_DIR" "$@" 2>&1 \
   | tee "$OUT_DIR/gpu_check.log"
 rc=${PIPESTATUS[0]}
-[[ $rc -eq 124 ]] && echo "gpu_check: stopped at the ${GPU_CHECK_SECONDS:-500} s limit; the JSON holds the stages that finished"
+[[ $rc -eq 124 ]] && echo "gpu_check: stopped at the ${GPU_CHECK_SECONDS:-500} s limit;" \
+                         "the JSON holds the stages that finished"
 exit "$rc"

@@ -69,13 +69,14 @@ def commit() -> str:
 
 
 def run_metadata(device: torch.device, argv) -> dict:
-    """Where and how a benchmark ran: device as torch reports it, commit, torch, threads,
-    command line."""
+    """Where and how a benchmark ran: device as torch reports it, commit, torch, Python,
+    threads, command line."""
     return dict(
         device=device_name(device),
         device_type=device.type,
         commit=commit(),
         torch=torch.__version__,
+        python=platform.python_version(),
         threads=torch.get_num_threads(),
         command=' '.join([osp.relpath(sys.argv[0])] + (argv or sys.argv[1:])))
 
