@@ -25,6 +25,7 @@ def loaded_modules(statement: str) -> list:
     'import mmrnas.engine',
     'import mmrnas.datasets',
     'import mmrnas.visualization',
+    'import mmrnas.utils.cli',
 ])
 def test_import_is_light(statement):
     assert loaded_modules(statement) == []

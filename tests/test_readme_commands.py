@@ -4,6 +4,7 @@ import hashlib
 import os
 import platform
 import re
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -41,6 +42,31 @@ def test_two_quickstart_commands():
 
 def test_ci_runs_the_readme_test_command():
     assert quickstart_commands()[1] in ci_lines()
+
+
+def tour_commands() -> list:
+    """The ``python`` commands of README.md's tour as argument lists (continued lines joined)."""
+    text = (ROOT / 'README.md').read_text()
+    section = text.split('## A five-minute tour', 1)[1].split('\n## ', 1)[0]
+    block = re.search(r'```bash\n(.*?)```', section, re.S).group(1).replace('\\\n', ' ')
+    return [shlex.split(line)[1:] for line in block.splitlines() if line.startswith('python ')]
+
+
+def test_tour_summarises_the_network_it_retrains():
+    """Step 2 summarises the backbone (stem, C, L, input size) that step 3 retrains."""
+    from mmengine.config import Config
+
+    from tests.utils import load_tool
+    (summary, ) = [command[1:] for command in tour_commands()
+                   if command[0] == 'tools/analysis_tools/backbone_summary.py']
+    summary = load_tool('analysis_tools/backbone_summary').parse_args(summary)
+    (config, ) = [command[1] for command in tour_commands()
+                  if command[0] == 'tools/train.py' and command[1].startswith('configs/retrain/')]
+    cfg = Config.fromfile(str(ROOT / config), import_custom_modules=False)
+    backbone = cfg.model.backbone
+    assert (summary.stem, summary.base_channels, summary.num_cells, summary.shape) == (
+        backbone.stem, backbone.base_channels, backbone.num_cells, cfg.image_size)
+    assert summary.genotype == 'work_dirs/rnas_quickstart/best_genotype.yaml'
 
 
 # ---------------------------------------------------------------- running the Quickstart

@@ -6,6 +6,11 @@
 The checkpoint is loaded weights-only (torch's safe default) unless ``--trust-checkpoint``
 says it was written by your own training run: full MMEngine runner checkpoints also pickle
 optimizer / logger state, which weights-only loading refuses (torch >= 2.6).
+
+``--cfg-options genotype=NAME|FILE|'Genotype(...)'`` sets the genotype of every
+``RelativeNASBackbone``; the log names the genotype and the thread count used. A missing config,
+a bad option or genotype, or missing data ends with one ``test.py: error:`` line and exit code
+2.
 """
 import argparse
 import os
@@ -13,12 +18,11 @@ import os.path as osp
 import pickle
 from typing import List, Optional
 
-from mmengine.config import Config, DictAction
 from mmengine.evaluator import DumpResults
-from mmengine.runner import Runner
 
+from mmrnas.utils.cli import (CfgOptionsAction, build_runner, exit_on_user_errors,
+                              load_config)
 from mmrnas.utils.compat import register_resume_loader, resume_path
-from mmrnas.utils.config import merge_cfg_options
 from mmrnas.utils.dist import setup_launcher
 
 
@@ -36,8 +40,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
-        help='override config settings, key=value pairs')
+        action=CfgOptionsAction,
+        help='override config settings, key=value pairs; genotype=NAME|FILE|Genotype(...) '
+        'sets every RelativeNASBackbone')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -52,22 +57,23 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    merge_cfg_options(cfg, args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.trust_checkpoint:
-        register_resume_loader()
-        cfg.load_from = resume_path(args.checkpoint)
-    else:
-        cfg.load_from = args.checkpoint
-    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        raise ValueError('--out must be a .pkl or .pickle file')
-
-    setup_launcher(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
+    with exit_on_user_errors():
+        cfg = load_config(args.config, args.cfg_options)
+        if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
+            raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not exist')
+        if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError('--out must be a .pkl or .pickle file')
+        if args.work_dir is not None:
+            cfg.work_dir = args.work_dir
+        elif cfg.get('work_dir') is None:
+            cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+        if args.trust_checkpoint:
+            register_resume_loader()
+            cfg.load_from = resume_path(args.checkpoint)
+        else:
+            cfg.load_from = args.checkpoint
+        setup_launcher(cfg, args.launcher)
+        runner = build_runner(cfg, 'test_loop')
     if args.out is not None:
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     try:

@@ -2,17 +2,24 @@
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
                           [--auto-scale-lr] [--cfg-options k=v ...] [--launcher ...]
+
+``--cfg-options genotype=NAME|FILE|'Genotype(...)'`` sets the genotype of every
+``RelativeNASBackbone``; the log names the genotype and the thread count used. A missing config,
+a bad option or genotype, missing data or a missing pretrained checkpoint ends with one
+``train.py: error:`` line and exit code 2, before the run starts.
 """
 import argparse
 import os
 import os.path as osp
 from typing import List, Optional
 
-from mmengine.config import Config, DictAction
-from mmengine.runner import Runner, find_latest_checkpoint
+from mmengine.config import Config
+from mmengine.runner import find_latest_checkpoint
 
+from mmrnas.utils.cli import (CfgOptionsAction, build_runner, exit_on_user_errors,
+                              load_config)
 from mmrnas.utils.compat import register_resume_loader, resume_path
-from mmrnas.utils.config import merge_cfg_options
+from mmrnas.utils.config import check_pretrained_checkpoints
 from mmrnas.utils.dist import setup_launcher
 
 
@@ -35,8 +42,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
-        help='override config settings, key=value pairs (e.g. genotype=best_genotype.yaml)')
+        action=CfgOptionsAction,
+        help='override config settings, key=value pairs; genotype=NAME|FILE|Genotype(...) '
+        'sets every RelativeNASBackbone')
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -79,11 +87,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    merge_cfg_options(cfg, args.cfg_options)
-    cfg = merge_args(cfg, args)
-    setup_launcher(cfg, args.launcher)
-    runner = Runner.from_cfg(cfg)
+    with exit_on_user_errors():
+        cfg = merge_args(load_config(args.config, args.cfg_options), args)
+        check_pretrained_checkpoints(cfg)
+        setup_launcher(cfg, args.launcher)
+        runner = build_runner(cfg, 'train_loop')
     runner.train()
 
 

@@ -1,11 +1,18 @@
-"""tools/analysis_tools/get_flops.py on an mmpretrain classifier config (RelativeNAS CIFAR-10)."""
+"""tools/analysis_tools/get_flops.py on an mmpretrain classifier config (RelativeNAS CIFAR-10),
+and the genotype it counts."""
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / 'tools' / 'analysis_tools' / 'get_flops.py'
+from mmrnas.structures import get_genotype
+from tests.test_utils.test_cli import DARTS_TEXT
+from tests.utils import load_tool
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / 'tools' / 'analysis_tools' / 'get_flops.py'
+DIGITS = ROOT / 'configs' / 'retrain' / 'rnas_c8l5_1xb64-12e_digits-16.py'
 
 CONFIG = """
 default_scope = 'mmpretrain'
@@ -29,13 +36,14 @@ def test_cifar10_counts(tmp_path):
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[1] == 'input: 1x3x32x32, eval mode'
-    assert lines[2] == 'params, auxiliary excluded (paper convention): 3,928,222 (3.928 M)'
-    assert lines[3] == 'params, all: 4,404,648 (4.405 M)'
-    assert lines[4] == ('mult-adds [counter: RelativeNAS reference rule, conv + linear]: '
+    assert lines[1] == f"genotype: RelativeNAS -> {get_genotype('RelativeNAS')!r}"
+    assert lines[3] == 'input: 1x3x32x32, eval mode'
+    assert lines[4] == 'params, auxiliary excluded (paper convention): 3,928,222 (3.928 M)'
+    assert lines[5] == 'params, all: 4,404,648 (4.405 M)'
+    assert lines[6] == ('mult-adds [counter: RelativeNAS reference rule, conv + linear]: '
                         '616.83 M')
-    assert lines[5].startswith('FLOPs [counter: mmengine.analysis.get_model_complexity_info]: ')
-    assert lines[5].endswith('(params 4,404,648)')
+    assert lines[7].startswith('FLOPs [counter: mmengine.analysis.get_model_complexity_info]: ')
+    assert lines[7].endswith('(params 4,404,648)')
 
 
 def test_missing_config_is_one_clear_error(tmp_path):
@@ -43,4 +51,43 @@ def test_missing_config_is_one_clear_error(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert 'does not exist' in result.stderr.splitlines()[-1]
+    assert 'Traceback' not in result.stderr
+
+
+@pytest.mark.parametrize('form, name, params, mult_adds', [
+    ('default', 'RelativeNAS', '53,770 (0.054 M)', '2.45 M'),
+    ('text', 'DARTS_V2', '37,018 (0.037 M)', '1.85 M'),
+    ('file', 'PDARTS', '53,490 (0.053 M)', '2.30 M'),
+])
+def test_genotype_override_is_counted(form, name, params, mult_adds, tmp_path, monkeypatch,
+                                      capsys, one_thread):
+    """--cfg-options genotype=... (DARTS text or a genotype file) changes the counted network
+    and the output says which genotype it counted."""
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    spec = dict(default='RelativeNAS', text=DARTS_TEXT, file=str(tmp_path / 'best.yaml'))[form]
+    get_genotype(name).dump(tmp_path / 'best.yaml')
+    options = [] if form == 'default' else ['--cfg-options', f'genotype={spec}']
+    load_tool('analysis_tools/get_flops').main([str(DIGITS), '--shape', '16'] + options)
+    lines = capsys.readouterr().out.splitlines()
+    genotype = repr(get_genotype(name))
+    assert lines[:5] == [
+        f'config: {DIGITS}',
+        f'genotype: {genotype}' if form == 'text' else f'genotype: {spec} -> {genotype}',
+        'threads: 1 (OMP_NUM_THREADS=1)',
+        'input: 1x3x16x16, eval mode',
+        f'params, auxiliary excluded (paper convention): {params}',
+    ]
+    assert lines[6] == ('mult-adds [counter: RelativeNAS reference rule, conv + linear]: '
+                        f'{mult_adds}')
+
+
+def test_genotype_file_as_config(tmp_path):
+    genotype = tmp_path / 'best_genotype.yaml'
+    get_genotype('PDARTS').dump(genotype)
+    result = subprocess.run([sys.executable, str(SCRIPT), str(genotype)], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"get_flops.py: error: '{genotype}' is a genotype file, not a config: pass a config and "
+        f'the genotype as --cfg-options genotype={genotype}')
     assert 'Traceback' not in result.stderr

@@ -9,13 +9,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
+
+from mmrnas.structures import get_genotype
 
 from tests.test_configs.test_retrain_configs import (CIFAR10, CONFIGS, read_scalars,
                                                       tiny_options)
 
 # Re-exported fixture (pytest finds it by name in this module).
 from tests.test_configs.test_retrain_configs import tiny_cifar10  # noqa: F401
+from tests.test_utils.test_cli import DARTS_TEXT
 from tests.utils import load_tool
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -82,11 +86,83 @@ def test_converted_official_checkpoint_evaluates(tiny_cifar10, tmp_path):
     assert set(metrics) == {'accuracy/top1'} and 0 <= metrics['accuracy/top1'] <= 100
 
 
-def test_unknown_genotype(tmp_path):
-    train = load_tool('train')
-    with pytest.raises(ValueError, match="'NoSuchCell' is neither a known name"):
-        train.main([str(CIFAR10), '--work-dir', str(tmp_path)] +
-                   options({'genotype': 'NoSuchCell', 'experiment_name': 'bad_genotype'}))
+@pytest.fixture
+def user_error(capsys, monkeypatch):
+    """``user_error(tool, argv)``: run ``tools/<tool>.py`` main(argv) as from the command line
+    (argparse and the tools name themselves after sys.argv[0]), expect exit code 2 and return
+    its one stderr line."""
+
+    def run(tool: str, argv: list) -> str:
+        monkeypatch.setattr(sys, 'argv', [f'tools/{tool}.py'] + argv)
+        with pytest.raises(SystemExit) as error:
+            load_tool(tool).main(argv)
+        assert error.value.code == 2
+        err = capsys.readouterr().err
+        assert err.count('\n') == 1 and 'Traceback' not in err
+        return err.rstrip('\n')
+
+    return run
+
+
+def test_unknown_genotype(tmp_path, user_error):
+    message = user_error('train', [str(CIFAR10), '--work-dir', str(tmp_path / 'run')] +
+                         options({'genotype': 'NoSuchCell'}))
+    assert message.startswith("train.py: error: genotype 'NoSuchCell' is neither a known name")
+    assert not (tmp_path / 'run').exists()  # refused before the Runner
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_missing_config_and_genotype_file_as_config(tool, tmp_path, user_error):
+    checkpoint = [str(tmp_path / 'epoch_1.pth')] if tool == 'test' else []
+    missing = str(CONFIGS / 'nope.py')
+    assert user_error(tool, [missing] + checkpoint) == (
+        f"{tool}.py: error: config file '{missing}' does not exist")
+    genotype = tmp_path / 'best_genotype.yaml'
+    get_genotype('PDARTS').dump(genotype)
+    assert user_error(tool, [str(genotype)] + checkpoint) == (
+        f"{tool}.py: error: '{genotype}' is a genotype file, not a config: pass a config and the "
+        f'genotype as --cfg-options genotype={genotype}')
+    assert user_error(tool, [str(DIGITS)] + checkpoint + ['--cfg-options', 'max_epochs']) == (
+        f"{tool}.py: error: --cfg-options takes KEY=VALUE pairs, got 'max_epochs'")
+
+
+def test_test_missing_checkpoint(tmp_path, user_error):
+    assert user_error('test', [str(DIGITS), str(tmp_path / 'epoch_1.pth')]) == (
+        f"test.py: error: checkpoint '{tmp_path / 'epoch_1.pth'}' does not exist")
+
+
+@pytest.mark.parametrize('config, key', [
+    ('detection/ssdlite_rnas-c46l14_8xb32-200e_voc0712-320.py', 'model.backbone.init_cfg'),
+    ('segmentation/bisenetv1_rnas-c46l14_2xb8-80k_cityscapes-1024x1024.py',
+     'model.backbone.backbone_cfg.init_cfg'),
+])
+def test_missing_pretrained_backbone(config, key, tmp_path, monkeypatch, user_error):
+    """One line before the Runner builds or logs anything (no work dir, no log)."""
+    monkeypatch.chdir(tmp_path)
+    work_dir = tmp_path / 'run'
+    message = user_error('train', [str(CONFIGS.parent / config), '--work-dir', str(work_dir)])
+    assert message.startswith("train.py: error: the pretrained checkpoint 'checkpoints/"
+                              f"rnas_c46l14_in1k_backbone.pth' of {key} does not exist: ")
+    assert 'relativenas_to_mmrnas.py SRC' in message
+    assert message.endswith(f'or train from scratch with --cfg-options {key}=None')
+    assert not work_dir.exists()
+
+
+def test_train_logs_genotype_text_and_threads(tmp_path, monkeypatch):
+    """Genotype(...) text as DARTS prints it reaches the backbone through --cfg-options; the log
+    names it and the thread count (0 epochs: only the build)."""
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    work_dir = tmp_path / 'run'
+    load_tool('train').main([
+        str(DIGITS), '--work-dir', str(work_dir), '--cfg-options', f'genotype={DARTS_TEXT}',
+        'train_cfg.max_epochs=0'
+    ])
+    (log, ) = work_dir.glob('*/*.log')
+    lines = [line.split(' - INFO - ', 1)[-1] for line in log.read_text().splitlines()]
+    assert 'threads: 1 (OMP_NUM_THREADS=1)' in lines
+    assert f"genotype: {get_genotype('DARTS_V2')!r}" in lines
+    dumped = Config.fromfile(str(work_dir / DIGITS.name))
+    assert dumped.model.backbone.genotype == dumped.genotype == DARTS_TEXT
 
 
 @pytest.mark.slow

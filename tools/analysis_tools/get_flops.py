@@ -8,20 +8,22 @@ the RelativeNAS reference counter (conv + linear only, one image, eval mode; REF
 and, side by side, MMEngine's ``get_model_complexity_info`` (an fvcore-style counter that traces
 the graph: it drops computations whose result is unused — e.g. ``preprocess0`` of a reduction
 cell whose edges never read state 0, which the reference does count — and skips operators it
-does not support, such as BN and pooling; its warnings are silenced here).
+does not support, such as BN and pooling; its warnings are silenced here). It first prints the
+config, the genotype of every ``RelativeNASBackbone`` (set them all with
+``--cfg-options genotype=NAME|FILE|'Genotype(...)'``) and the PyTorch thread count.
 """
 import argparse
 import logging
-import os
 import sys
 
 import torch.nn as nn
-from mmengine.config import Config, DictAction
 from mmengine.logging import MMLogger
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS, init_default_scope
 
 from mmrnas.models.utils.complexity import count_mult_adds, count_parameters, forward_tensor
+from mmrnas.utils.cli import (CfgOptionsAction, describe_genotypes, describe_threads,
+                              exit_on_user_errors, load_config)
 
 
 class TensorForward(nn.Module):
@@ -42,11 +44,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='input size: H (square) or H W; default 224')
     parser.add_argument('--train-mode', action='store_true',
                         help='forward in train mode (the reference does so for BiSeNet)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. model.backbone.base_channels=48')
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
+                        help='override config entries, e.g. model.backbone.base_channels=48 or '
+                        'genotype=NAME|FILE|Genotype(...) (every RelativeNASBackbone)')
     args = parser.parse_args(argv)
-    if not os.path.isfile(args.config):
-        parser.error(f'config file {args.config!r} does not exist')
     if len(args.shape) not in (1, 2):
         parser.error(f'--shape takes H or H W, got {len(args.shape)} values')
     return args
@@ -54,11 +55,12 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    init_default_scope(cfg.get('default_scope', 'mmrnas'))
-    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    with exit_on_user_errors():
+        cfg = load_config(args.config, args.cfg_options)
+        print(f'config: {args.config}')
+        print('\n'.join(describe_genotypes(cfg) + [describe_threads()]))
+        init_default_scope(cfg.get('default_scope', 'mmrnas'))
+        model = revert_sync_batchnorm(MODELS.build(cfg.model))
     height, width = (args.shape * 2)[:2]
     shape = (3, height, width)
     total = count_parameters(model, exclude=())
@@ -76,7 +78,6 @@ def main(argv=None) -> None:
     finally:
         logger.setLevel(level)
     mode = 'train' if args.train_mode else 'eval'
-    print(f'config: {args.config}')
     print(f'input: 1x{shape[0]}x{height}x{width}, {mode} mode')
     print(f'params, auxiliary excluded (paper convention): {without_aux:,} '
           f'({without_aux / 1e6:.3f} M)')

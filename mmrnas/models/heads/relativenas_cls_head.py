@@ -25,6 +25,12 @@ class RelativeNASClsHead(ClsHead):
 
     Pair it with ``RelativeNASBackbone(with_aux_feature=True)``: ``feats[0]`` (the output of
     the second reduction cell) feeds the auxiliary head, ``feats[-1]`` the classifier.
+    With an auxiliary head, :meth:`loss` refuses a ``feats[0]`` that cannot be that feature:
+    a single feature, a channel count other than ``aux_in_channels``, or a higher resolution
+    than ``feats[-1]`` (the auxiliary feature has the backbone's last stride). Without
+    ``with_aux_feature`` the first of several pyramid levels always fails one of these: level 0
+    (the stem) has C or 3C channels, never the auxiliary feature's 4C per concatenated node,
+    and levels 1 and 2 have a higher resolution than every later level.
     :meth:`loss` returns ``{'loss': main loss, 'loss_aux': aux_weight * aux loss}`` with the
     same loss module for both (REFERENCE.md §1.4, §6.1-6.2: weight 0.4, label smoothing on
     ImageNet); :meth:`predict` and :meth:`forward` use only the main logits.
@@ -74,9 +80,27 @@ class RelativeNASClsHead(ClsHead):
         self.in_channels = in_channels
         self.pool = pool
         self.aux_weight = aux_weight
+        self.aux_in_channels = aux_in_channels
         self.classifier = nn.Linear(in_channels, num_classes)
         self.aux_head = None if aux_in_channels is None else _AUX_HEADS[aux_head](
             aux_in_channels, num_classes)
+
+    def _check_aux_feature(self, feats: Tuple[torch.Tensor, ...]) -> None:
+        """Raise ValueError unless ``feats[0]`` can be the auxiliary feature (class docstring)."""
+        if len(feats) < 2:
+            found = f'got {len(feats)} feature map'
+        else:
+            aux, last = feats[0], feats[-1]
+            if (aux.shape[1] == self.aux_in_channels and aux.shape[-2] <= last.shape[-2]
+                    and aux.shape[-1] <= last.shape[-1]):
+                return
+            found = (f'feats[0] has {aux.shape[1]} channels at {aux.shape[-2]}x{aux.shape[-1]}, '
+                     f'the last feature is {last.shape[-2]}x{last.shape[-1]}')
+        raise ValueError(
+            'The auxiliary head reads the auxiliary feature as feats[0] '
+            f'(aux_in_channels={self.aux_in_channels} channels, at the resolution of the last '
+            f'feature), {found}: build the backbone with with_aux_feature=True and set '
+            'aux_in_channels to its aux_channels, or aux_in_channels=None for no auxiliary head.')
 
     def pre_logits(self, feats: Tuple[torch.Tensor, ...]) -> torch.Tensor:
         """Globally pooled last feature, shape (N, in_channels)."""
@@ -100,10 +124,7 @@ class RelativeNASClsHead(ClsHead):
         head, ``'loss_aux'`` = ``aux_weight`` x the same loss on the logits of ``feats[0]``."""
         losses = self._get_loss(self(feats), data_samples, **kwargs)
         if self.aux_head is not None:
-            if len(feats) < 2:
-                raise ValueError(
-                    'The auxiliary head needs the auxiliary feature as feats[0]: build the '
-                    f'backbone with with_aux_feature=True (got {len(feats)} feature).')
+            self._check_aux_feature(feats)
             # Same target unpacking and loss call as the main loss; only 'loss' is kept.
             aux_loss = self._get_loss(self.aux_head(feats[0]), data_samples, **kwargs)['loss']
             losses['loss_aux'] = self.aux_weight * aux_loss

@@ -132,17 +132,56 @@ def test_aux_loss_with_label_smoothing():
     head = small_head(
         aux_in_channels=6, aux_head='imagenet', aux_weight=0.5,
         loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1))
-    feats = (torch.randn(2, 6, 7, 7), torch.randn(2, 8, 3, 3))
+    feats = (torch.randn(2, 6, 7, 7), torch.randn(2, 8, 7, 7))
     losses = head.train().loss(feats, samples([0, 3]))
     expected = 0.5 * head.loss_module(
         head.aux_head(feats[0]), torch.tensor([0, 3]), avg_factor=2)
     torch.testing.assert_close(losses['loss_aux'], expected)
 
 
+AUX_MESSAGE = ('The auxiliary head reads the auxiliary feature as feats[0] '
+               '(aux_in_channels={} channels, at the resolution of the last feature), {}: build '
+               'the backbone with with_aux_feature=True and set aux_in_channels to its '
+               'aux_channels, or aux_in_channels=None for no auxiliary head.')
+
+
 def test_aux_head_needs_the_aux_feature():
     head = small_head(aux_in_channels=8)
-    with pytest.raises(ValueError, match='with_aux_feature=True'):
+    with pytest.raises(ValueError) as error:
         head.loss((torch.randn(2, 8, 7, 7), ), samples([0, 1]))
+    assert str(error.value) == AUX_MESSAGE.format(8, 'got 1 feature map')
+    # Right channels but a higher resolution than the last feature: a pyramid level.
+    with pytest.raises(ValueError) as error:
+        head.loss((torch.randn(2, 8, 8, 8), torch.randn(2, 8, 4, 4)), samples([0, 1]))
+    assert str(error.value) == AUX_MESSAGE.format(
+        8, 'feats[0] has 8 channels at 8x8, the last feature is 4x4')
+
+
+def classifier(out_indices, with_aux_feature):
+    """C4 L5 CIFAR-stem classifier with an auxiliary head (aux feature: 64 channels)."""
+    return MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(type='RelativeNASBackbone', stem='cifar', base_channels=4, num_cells=5,
+                          out_indices=out_indices, with_aux_feature=with_aux_feature),
+            head=dict(type='RelativeNASClsHead', num_classes=4,
+                      in_channels=64 if 3 in out_indices else 16, aux_in_channels=64))).train()
+
+
+@pytest.mark.parametrize('out_indices, found', [
+    ((1, 2, 3), 'feats[0] has 16 channels at 32x32, the last feature is 8x8'),
+    ((0, 3), 'feats[0] has 12 channels at 32x32, the last feature is 8x8'),
+    ((0, 1), 'feats[0] has 12 channels at 32x32, the last feature is 32x32'),
+])
+def test_pyramid_level_is_not_fed_to_the_aux_head(out_indices, found):
+    """Several out_indices without with_aux_feature: the first level must not reach the
+    auxiliary head; with with_aux_feature=True the same model trains."""
+    inputs = torch.randn(2, 3, 32, 32)
+    with pytest.raises(ValueError) as error:
+        classifier(out_indices, False)(inputs, samples([0, 1]), mode='loss')
+    assert str(error.value) == AUX_MESSAGE.format(64, found)
+    losses = classifier(out_indices, True)(inputs, samples([0, 1]), mode='loss')
+    assert set(losses) == {'loss', 'loss_aux'}
 
 
 def test_invalid_arguments():
