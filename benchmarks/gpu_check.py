@@ -13,7 +13,8 @@ Stages, most important first; after each variant the whole result is written aga
 - ``retrain``: seconds per training step of the CIFAR-10 retraining config (C36 L20, batch 128,
   auxiliary, drop path) for fp32 ("before"), channels-last, bf16 AMP and both;
 - ``cuda_tests``: the test-suite's CUDA-only tests (graph replay = eager steps, a pair on two
-  streams = each member alone, on-device data without host synchronisation) with pytest;
+  streams = each member alone, on-device data without host synchronisation, a search killed
+  after a generation and resumed on the GPU = the uninterrupted one) with pytest;
 - ``gradient_accuracy``: one training step's gradients of a C16 L8 candidate on a batch of real
   digits (32x32) per variant against float64 on the same device (relative L2 error per
   parameter: max and median; float32 should stay near 1e-5, bf16 near 1e-2);
@@ -113,7 +114,8 @@ def cuda_tests() -> dict:
     """pytest on the test files that hold CUDA-only tests."""
     import subprocess
     files = ['tests/test_search/test_cuda_graph.py', 'tests/test_search/test_concurrent.py',
-             'tests/test_datasets/test_device_data.py']
+             'tests/test_datasets/test_device_data.py',
+             'tests/test_engine/test_search_loop.py::test_cuda_resume_after_kill_is_exact']
     done = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider',
                            *files], cwd=ROOT, capture_output=True, text=True, timeout=300)
     return dict(returncode=done.returncode, output=done.stdout[-3000:] + done.stderr[-1000:])

@@ -1,5 +1,6 @@
 """The data a search runs on: a labelled image set split in two halves on the device."""
-from typing import Dict, Tuple
+import hashlib
+from typing import Any, Dict, Tuple
 
 import numpy as np
 import torch
@@ -8,7 +9,7 @@ from .cifar import (CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD, load
 from .device_data import DeviceDataset
 from .digits import DIGITS_MEAN, DIGITS_STD, load_digits
 
-__all__ = ['SEARCH_DATASETS', 'load_search_dataset', 'build_search_split']
+__all__ = ['SEARCH_DATASETS', 'load_search_dataset', 'build_search_split', 'dataset_identity']
 
 #: Dataset types a search config may name, with their number of classes.
 SEARCH_DATASETS: Dict[str, int] = dict(cifar10=10, cifar100=100, digits=10)
@@ -30,6 +31,11 @@ def load_search_dataset(cfg: dict) -> Tuple[DeviceDataset, int]:
     if kind not in SEARCH_DATASETS:
         raise ValueError(f'search dataset type must be one of {sorted(SEARCH_DATASETS)}, '
                          f'got {kind!r}')
+    takes = ('size', ) if kind == 'digits' else ('data_root', 'download')
+    unknown = sorted(set(cfg) - set(takes))
+    if unknown:
+        raise ValueError(f'the {kind} search dataset takes {", ".join(takes)}; unknown: '
+                         f'{", ".join(unknown)}')
     if kind == 'digits':
         images, labels = load_digits(**cfg)
         return DeviceDataset(images, labels, DIGITS_MEAN, DIGITS_STD), SEARCH_DATASETS[kind]
@@ -49,3 +55,15 @@ def build_search_split(dataset: DeviceDataset, train_indices: np.ndarray,
     """The training and validation halves on ``device``."""
     return (dataset.subset(train_indices).to(device), dataset.subset(val_indices).to(device))
 
+
+
+def dataset_identity(cfg: dict, dataset: DeviceDataset, num_classes: int) -> Dict[str, Any]:
+    """What identifies the data of a search, recorded in its checkpoints: the dataset config
+    without where the files live (``data_root``, ``download``: moving the data is fine), the
+    number of images and classes, and the SHA-1 of the images and labels."""
+    digest = hashlib.sha1()
+    for tensor in (dataset.images, dataset.labels):
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    config = {k: v for k, v in dict(cfg).items() if k not in ('data_root', 'download')}
+    return dict(config=config, num_samples=len(dataset), num_classes=num_classes,
+                sha1=digest.hexdigest())

@@ -10,7 +10,7 @@ __all__ = ['split_indices']
 
 def split_indices(num_samples: int,
                   train_portion: float = 0.5,
-                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                  seed: int | np.random.SeedSequence = 0) -> tuple[np.ndarray, np.ndarray]:
     """Shuffle ``range(num_samples)`` and cut it into train and validation indices.
 
     The reference shuffles with unseeded Python ``random``; here the permutation comes from
@@ -20,7 +20,8 @@ def split_indices(num_samples: int,
     Args:
         num_samples: size of the dataset (50 000 for the CIFAR-10 training set).
         train_portion: fraction used for training, in (0, 1) (reference: 0.5).
-        seed: seed of the permutation.
+        seed: seed of the permutation (an int or a ``SeedSequence``: the search passes
+            its own stream, independent of the population's).
 
     Returns:
         ``(train_idx, val_idx)``, int64 arrays.

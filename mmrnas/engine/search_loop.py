@@ -6,14 +6,16 @@ import sys
 import time
 from collections import Counter
 from datetime import timedelta
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.dist import is_main_process
+from mmengine.registry import OPTIMIZERS
 from mmengine.runner import BaseLoop
 
-from mmrnas.datasets import BatchAugment, build_search_split, load_search_dataset, split_indices
+from mmrnas.datasets import (build_search_split, dataset_identity, load_search_dataset,
+                             split_indices)
 from mmrnas.registry import LOOPS
 from mmrnas.search import Population, select_teacher
 from mmrnas.search.candidate_trainer import CandidateResult, CandidateTrainer
@@ -21,13 +23,14 @@ from mmrnas.search.data_parallel import broadcast_from_rank0
 from mmrnas.search.schedules import search_drop_path_rate, search_lr
 from mmrnas.search.weight_set import pair_write_back
 from mmrnas.structures import Genotype
-from .search_checkpoint import (capture_rng_states, last_checkpoint_path,
-                                load_search_checkpoint, restore_rng_states,
-                                save_search_checkpoint)
+from .search_checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_KIND, capture_rng_states,
+                                last_checkpoint_path, load_search_checkpoint,
+                                restore_rng_states, save_search_checkpoint)
+from .search_settings import (check_resume_settings, check_search_arguments,
+                              parse_search_dataloader, parse_search_optim_wrapper, plain,
+                              settings_diff)
 
 __all__ = ['RelativeNASSearchLoop']
-
-FINAL_SELECTION_MODES = ('reevaluate', 'last_generation', 'most_frequent')
 
 
 def _finite_or_none(value: float) -> Optional[float]:
@@ -58,7 +61,10 @@ class RelativeNASSearchLoop(BaseLoop):
 
     The runner's ``optim_wrapper`` config is the per-candidate optimizer: ``optimizer.lr``
     is the initial search lr (cosine to ``lr_min`` over generations), ``clip_grad.max_norm``
-    the grad-norm clip; every candidate gets a fresh optimizer.
+    and ``norm_type`` the grad-norm clip; every candidate gets a fresh optimizer. What the
+    search does not honour (another wrapper type, ``paramwise_cfg``, a ``param_scheduler``)
+    is refused at build, with the rest of the config checks
+    (:mod:`~mmrnas.engine.search_settings`).
 
     Every generation writes an atomic checkpoint (population, velocities, weight set, all RNG
     states, split indices, history) to ``work_dir/checkpoints``; ``resume`` continues a stopped
@@ -85,9 +91,19 @@ class RelativeNASSearchLoop(BaseLoop):
             more from the final weight set, without write-back, and take the best; default),
             ``'last_generation'`` (the best teacher of the last generation) or
             ``'most_frequent'`` (the mode of the final population).
-        seed (int, optional): Seed of the population, pairing, data order and split; defaults
-            to the runner's seed.
+        seed (int, optional): Seed of the search; defaults to the runner's seed. The split
+            and the population (initial positions, pairing, update factors) draw from two
+            independent NumPy streams spawned from it, the data order and augmentation from a
+            PyTorch generator seeded with it.
         resume (bool | str): Continue from ``work_dir``'s last checkpoint (True) or from a path.
+            The checkpoint must hold the same settings (:attr:`settings`: everything that
+            shapes the result); any difference is one error naming each changed key.
+        resume_changes (Sequence[str]): Settings a resume may change on purpose (out of
+            :data:`~mmrnas.engine.search_settings.RESUME_CHANGEABLE`), e.g.
+            ``['max_generations']`` to extend a search (the cosine lr and drop-path schedules
+            follow the new length from the next generation on; a finished search drops its
+            final selection and goes on). Changes are logged and recorded in the checkpoints.
+            Defaults to ``()``.
         max_keep_checkpoints (int): Checkpoints kept in ``work_dir/checkpoints``; older ones
             are deleted. Defaults to 3.
         precision (str): ``'fp32'`` (reference, default) or ``'bf16'`` autocast of candidate
@@ -114,25 +130,20 @@ class RelativeNASSearchLoop(BaseLoop):
                  final_selection: str = 'reevaluate',
                  seed: Optional[int] = None,
                  resume: Union[bool, str] = False,
+                 resume_changes: Sequence[str] = (),
                  max_keep_checkpoints: int = 3,
                  precision: str = 'fp32',
                  channels_last: bool = False,
                  cuda_graph: bool = False,
                  concurrent_pairs: bool = False) -> None:
         super().__init__(runner, None)
-        if not isinstance(max_generations, int) or max_generations < 1:
-            raise ValueError(f'max_generations must be a positive integer, got {max_generations}')
-        if population_size < 2 or population_size % 2:
-            raise ValueError(f'population_size must be even and at least 2 (pairs), got '
-                             f'{population_size}')
-        if teacher_criterion not in ('loss', 'accuracy'):
-            raise ValueError(f"teacher_criterion must be 'loss' or 'accuracy', got "
-                             f'{teacher_criterion!r}')
-        if final_selection not in FINAL_SELECTION_MODES:
-            raise ValueError(f'final_selection must be one of {FINAL_SELECTION_MODES}, got '
-                             f'{final_selection!r}')
-        if max_keep_checkpoints < 1:
-            raise ValueError('max_keep_checkpoints must be at least 1')
+        check_search_arguments(max_generations, population_size, lr_min, drop_path_rate,
+                               teacher_criterion, phi, final_selection, max_keep_checkpoints,
+                               resume_changes)
+        if runner.cfg.get('param_scheduler'):
+            raise ValueError('param_scheduler is not used by a search: the lr follows the '
+                             "loop's cosine from optim_wrapper.optimizer.lr to "
+                             'train_cfg.lr_min; remove param_scheduler from the config')
         self.max_generations = max_generations
         self.population_size = population_size
         self.lr_min = lr_min
@@ -141,39 +152,32 @@ class RelativeNASSearchLoop(BaseLoop):
         self.teacher_criterion = teacher_criterion
         self.phi = phi
         self.final_selection = final_selection
+        # A config without any seed gets a random one from the runner; a resume then takes
+        # the checkpoint's seed instead of refusing a "changed" seed.
+        self._seed_given = seed is not None or (runner.cfg.get('randomness')
+                                                or {}).get('seed') is not None
         self.seed = runner.seed if seed is None else seed
         self.resume = resume
+        self.resume_changes = tuple(resume_changes)
         self.max_keep_checkpoints = max_keep_checkpoints
         self.work_dir = runner.work_dir
         self.checkpoint_dir = osp.join(self.work_dir, 'checkpoints')
 
-        optimizer = dict(runner.cfg.optim_wrapper.get('optimizer', {}))
-        optimizer.pop('params', None)
-        if 'lr' not in optimizer:
-            raise ValueError('optim_wrapper.optimizer.lr (the initial search lr) is required')
-        self.lr = optimizer.pop('lr')
-        clip = runner.cfg.optim_wrapper.get('clip_grad') or {}
-
-        data = dict(dataloader)
-        unknown = set(data) - {
-            'dataset', 'train_portion', 'batch_size', 'val_batch_size', 'augment',
-            'validate_with_train_augment'
-        }
-        if unknown:
-            raise ValueError(f'train_dataloader of a search takes dataset, train_portion, '
-                             f'batch_size, val_batch_size, augment and '
-                             f'validate_with_train_augment; unknown: {sorted(unknown)}')
+        self.lr, optimizer, max_norm, norm_type = parse_search_optim_wrapper(
+            runner.cfg.get('optim_wrapper') or {}, lambda kind: OPTIMIZERS.get(kind) is not None)
+        data = parse_search_dataloader(dataloader)
         self.dataset, num_classes = load_search_dataset(data['dataset'])
         model_classes = self.model.classifier.out_features
         if model_classes != num_classes:
             raise ValueError(f'the supernet has {model_classes} outputs but the search dataset '
                              f'has {num_classes} classes: set model.num_classes={num_classes}')
-        self.train_portion = data.get('train_portion', 0.5)
+        # Independent streams for the split and for the population (initial positions,
+        # pairing, update factors), both derived from the seed.
+        split_seed, population_seed = np.random.SeedSequence(self.seed).spawn(2)
         self.split = dict(
-            zip(('train', 'val'), split_indices(len(self.dataset), self.train_portion,
-                                                self.seed)))
-        augment = data.get('augment')
-        train_augment = BatchAugment(**augment) if augment is not None else None
+            zip(('train', 'val'),
+                split_indices(len(self.dataset), data['train_portion'], split_seed)))
+        train_augment = data['augment']
         self.device = next(self.model.parameters()).device
         self.data_generator = torch.Generator(device=self.device)
         self.data_generator.manual_seed(self.seed)
@@ -181,22 +185,53 @@ class RelativeNASSearchLoop(BaseLoop):
             *build_search_split(self.dataset, self.split['train'], self.split['val'],
                                 self.device),
             generator=self.data_generator,
-            batch_size=data.get('batch_size', 256),
-            val_batch_size=data.get('val_batch_size', data.get('batch_size', 256)),
+            batch_size=data['batch_size'],
+            val_batch_size=data['val_batch_size'],
             optimizer=optimizer,
-            max_grad_norm=clip.get('max_norm'),
+            max_grad_norm=max_norm,
+            grad_norm_type=norm_type,
             train_augment=train_augment,
-            val_augment=train_augment if data.get('validate_with_train_augment') else None,
+            val_augment=train_augment if data['validate_with_train_augment'] else None,
             precision=precision,
             channels_last=channels_last,
             cuda_graph=cuda_graph,
             concurrent_pairs=concurrent_pairs)
 
-        self.rng = np.random.Generator(np.random.PCG64(self.seed))
+        self.rng = np.random.Generator(np.random.PCG64(population_seed))
         self.population = Population.random(population_size, self.rng)
         self.history: List[Dict[str, Any]] = []
         self.final: Optional[Dict[str, Any]] = None
         self._generation = 0
+        #: Everything that shapes the result; recorded in every checkpoint, checked on resume.
+        self.settings: Dict[str, Any] = plain(
+            dict(seed=self.seed,
+                 population_size=population_size,
+                 max_generations=max_generations,
+                 lr=self.lr,
+                 lr_min=lr_min,
+                 reference_lr_quirk=reference_lr_quirk,
+                 drop_path_rate=drop_path_rate,
+                 phi=phi,
+                 teacher_criterion=teacher_criterion,
+                 final_selection=final_selection,
+                 optimizer=optimizer,
+                 clip_grad=dict(max_norm=max_norm, norm_type=norm_type),
+                 train_portion=data['train_portion'],
+                 batch_size=data['batch_size'],
+                 val_batch_size=data['val_batch_size'],
+                 augment=None if train_augment is None else vars(train_augment),
+                 validate_with_train_augment=data['validate_with_train_augment'],
+                 dataset=dataset_identity(data['dataset'], self.dataset, num_classes),
+                 supernet=runner.cfg.model,
+                 precision=precision,
+                 channels_last=channels_last,
+                 cuda_graph=cuda_graph,
+                 concurrent_pairs=concurrent_pairs))
+        #: Settings changed on purpose by resumes: ``[{'generation': g, 'changed': {...}}]``.
+        self.resume_log: List[Dict[str, Any]] = []
+        self._resume_path, self._resume_state = (None, None)
+        if resume:
+            self._resume_path, self._resume_state = self._read_checkpoint(resume)
 
     # ------------------------------------------------------------------ runner protocol
     @property
@@ -230,7 +265,7 @@ class RelativeNASSearchLoop(BaseLoop):
     def run(self):
         """Run the remaining generations and the final selection."""
         if self.resume:
-            self._load(self.resume)
+            self._apply_checkpoint()
         self.runner.call_hook('before_train')
         while self._generation < self.max_generations:
             self.runner.call_hook('before_train_epoch')
@@ -254,6 +289,8 @@ class RelativeNASSearchLoop(BaseLoop):
         return self.trainer.estimate_many(candidates, lr)
 
     def _run_generation(self, generation: int) -> Dict[str, Any]:
+        """Run the generation of 0-based index ``generation`` (its record, logs and files
+        number generations from 1)."""
         start = time.perf_counter()
         lr = search_lr(generation, self.max_generations, self.lr, self.lr_min,
                        self.reference_lr_quirk)
@@ -269,7 +306,8 @@ class RelativeNASSearchLoop(BaseLoop):
             teacher = broadcast_from_rank0(
                 select_teacher(results[0].val_loss, results[1].val_loss,
                                results[0].val_accuracy, results[1].val_accuracy,
-                               self.teacher_criterion))
+                               self.teacher_criterion, results[0].train_loss,
+                               results[1].train_loss))
             student = 1 - teacher
             skipped = not (results[0].finite or results[1].finite)
             self.model.write_back(pair_write_back(results[teacher].state,
@@ -294,7 +332,7 @@ class RelativeNASSearchLoop(BaseLoop):
         self.population.load_state_dict(population)
         self.rng.bit_generator.state = rng_state
         record = dict(
-            generation=generation,
+            generation=generation + 1,
             lr=lr,
             drop_path_rate=drop_path,
             diversity=diversity,
@@ -356,9 +394,8 @@ class RelativeNASSearchLoop(BaseLoop):
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> Dict[str, Any]:
         return dict(
-            meta=dict(kind='mmrnas RelativeNAS search', seed=self.seed,
-                      max_generations=self.max_generations,
-                      population_size=self.population_size),
+            meta=dict(kind=CHECKPOINT_KIND, format=CHECKPOINT_FORMAT, settings=self.settings,
+                      resume_log=self.resume_log),
             generation=self._generation,
             population=self.population.state_dict(),
             weight_set=self.model.state_dict(),
@@ -380,22 +417,47 @@ class RelativeNASSearchLoop(BaseLoop):
         for stale in kept[:-self.max_keep_checkpoints]:
             os.remove(osp.join(self.checkpoint_dir, stale))
 
-    def _load(self, resume: Union[bool, str]) -> None:
-        path = last_checkpoint_path(self.work_dir) if resume is True else resume
+    def _read_checkpoint(self, resume: Union[bool, str]
+                         ) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
+        """Find, load (to the CPU) and check the checkpoint to resume from, before any work:
+        it must be a search checkpoint written with this search's settings (up to
+        ``resume_changes``)."""
+        path = last_checkpoint_path(self.work_dir) if resume is True else str(resume)
         if path is None:
+            return None, None
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'resume: search checkpoint {path!r} does not exist; give '
+                                    f'the path of a search_*.pth file, or --resume alone for '
+                                    f'the last checkpoint of the work dir')
+        state = load_search_checkpoint(path)
+        recorded = state['meta']['settings']
+        current = dict(self.settings)
+        if not self._seed_given:
+            current['seed'] = self.seed = recorded['seed']
+        if 'max_generations' in self.resume_changes and self.max_generations < state[
+                'generation']:
+            raise ValueError(f'resume: {path} has already run {state["generation"]} '
+                             f'generations; max_generations={self.max_generations} cannot '
+                             f'shorten it')
+        changed = check_resume_settings(recorded, current, self.resume_changes, path)
+        self.settings = current
+        self.resume_log = list(state['meta']['resume_log'])
+        if changed:
+            diff = settings_diff(recorded, current)
+            self.resume_log.append(
+                dict(generation=state['generation'],
+                     changed={key: list(values) for key, values in diff.items()}))
+        return path, state
+
+    def _apply_checkpoint(self) -> None:
+        """Continue from the checkpoint :meth:`_read_checkpoint` checked: weight set into the
+        model's device, RNG states (CPU tensors) into their generators."""
+        state, path = self._resume_state, self._resume_path
+        self._resume_state = None
+        if state is None:
             self.runner.logger.warning(
                 f'resume: no search checkpoint in {self.work_dir}; starting a new search')
             return
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'resume: search checkpoint {path!r} does not exist')
-        state = load_search_checkpoint(path, map_location=self.device)
-        meta = state['meta']
-        if (meta['population_size'], meta['max_generations']) != (self.population_size,
-                                                                    self.max_generations):
-            raise ValueError(
-                f'resume: {path} is a search with population {meta["population_size"]} and '
-                f'{meta["max_generations"]} generations; the config asks for '
-                f'{self.population_size} and {self.max_generations}')
         split = state['split']
         if not (np.array_equal(split['train'], self.split['train'])
                 and np.array_equal(split['val'], self.split['val'])):
@@ -410,6 +472,13 @@ class RelativeNASSearchLoop(BaseLoop):
         self.history = state['history']
         self.final = state['final']
         self._generation = state['generation']
+        if self.final is not None and self._generation < self.max_generations:
+            self.final = None  # max_generations was raised: the search goes on
+        for entry in self.resume_log:
+            if entry['generation'] == self._generation:
+                self.runner.logger.warning(
+                    f'resume: settings changed on purpose (resume_changes) after generation '
+                    f'{self._generation}: {entry["changed"]}')
         self.runner.logger.info(f'resumed the search from {path} at generation '
                                 f'{self._generation}/{self.max_generations}')
 
@@ -436,7 +505,7 @@ class RelativeNASSearchLoop(BaseLoop):
             f'{parts[0]} | {parts[1]} -> {outcome}; {seconds:.1f}s')
 
     def _log_generation(self, record: Dict[str, Any]) -> None:
-        done = record['generation'] + 1
+        done = record['generation']
         spent = sum(r['seconds'] for r in self.history) + record['seconds']
         remaining = spent / done * (self.max_generations - done)
         losses = [

@@ -1,5 +1,4 @@
 """Low-fidelity estimate of one candidate: one epoch of training, then validation."""
-import math
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from .concurrent import finish, run_concurrently
 from .cuda_graph import iter_steps
 from .data_parallel import (all_reduce_gradients, all_reduce_sum, broadcast_random_states,
                             shard_bounds)
+from .slow_fast import estimate_is_finite
 
 __all__ = ['CandidateResult', 'CandidateTrainer', 'PRECISIONS']
 
@@ -45,8 +45,9 @@ class CandidateResult:
 
     @property
     def finite(self) -> bool:
-        """Whether training and validation losses are finite numbers."""
-        return math.isfinite(self.train_loss) and math.isfinite(self.val_loss)
+        """Whether the estimate is usable (:func:`~mmrnas.search.slow_fast.estimate_is_finite`:
+        training and validation losses are finite numbers)."""
+        return estimate_is_finite(self.train_loss, self.val_loss)
 
 
 class CandidateTrainer:
@@ -74,8 +75,10 @@ class CandidateTrainer:
         val_batch_size (int): Validation batch size (reference: 256).
         optimizer (dict): Optimizer config without ``lr`` and ``params``, built from MMEngine's
             ``OPTIMIZERS`` (reference: SGD, momentum 0.9, weight decay 3e-4).
-        max_grad_norm (float, optional): Global L2 grad-norm clip (reference: 5); None
+        max_grad_norm (float, optional): Global grad-norm clip (reference: 5); None
             disables clipping.
+        grad_norm_type (float): Norm of the clip (reference: 2, the L2 norm; ``inf`` for
+            the max norm). Defaults to 2.
         train_augment (BatchAugment, optional): Training augmentation (reference: crop pad
             4, flip, cutout 16).
         val_augment (BatchAugment, optional): Validation augmentation; the reference validates
@@ -111,6 +114,7 @@ class CandidateTrainer:
                  val_batch_size: int = 256,
                  optimizer: dict = dict(type='SGD', momentum=0.9, weight_decay=3e-4),
                  max_grad_norm: Optional[float] = 5.0,
+                 grad_norm_type: float = 2.0,
                  train_augment: Optional[BatchAugment] = None,
                  val_augment: Optional[BatchAugment] = None,
                  precision: str = 'fp32',
@@ -143,6 +147,7 @@ class CandidateTrainer:
         self.val_batch_size = val_batch_size
         self.optimizer = dict(optimizer)
         self.max_grad_norm = max_grad_norm
+        self.grad_norm_type = grad_norm_type
         self.train_augment = train_augment
         self.val_augment = val_augment
         self.precision = precision
@@ -198,7 +203,7 @@ class CandidateTrainer:
             loss.backward()
             all_reduce_gradients(params)
             if self.max_grad_norm is not None:
-                nn.utils.clip_grad_norm_(params, self.max_grad_norm)
+                nn.utils.clip_grad_norm_(params, self.max_grad_norm, self.grad_norm_type)
             optimizer.step()
             total.add_(loss.detach() * size)
 

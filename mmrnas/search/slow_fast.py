@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-__all__ = ['slow_fast_update', 'select_teacher', 'TEACHER_CRITERIA']
+__all__ = ['slow_fast_update', 'select_teacher', 'estimate_is_finite', 'TEACHER_CRITERIA']
 
 TEACHER_CRITERIA: tuple[str, ...] = ('loss', 'accuracy')
 
@@ -60,11 +60,20 @@ def slow_fast_update(x_slow: np.ndarray,
     return x_new, v_new
 
 
+def estimate_is_finite(train_loss: float | None, val_loss: float) -> bool:
+    """The one rule for a usable estimate: its training loss (when known) and its validation
+    loss are finite numbers. A candidate that fails it loses its pair and writes nothing back.
+    """
+    return math.isfinite(val_loss) and (train_loss is None or math.isfinite(train_loss))
+
+
 def select_teacher(loss_a: float,
                    loss_b: float,
                    acc_a: float | None = None,
                    acc_b: float | None = None,
-                   criterion: str = 'loss') -> int:
+                   criterion: str = 'loss',
+                   train_loss_a: float | None = None,
+                   train_loss_b: float | None = None) -> int:
     """Return which member of a pair is the teacher (fast learner): 0 for a, 1 for b.
 
     Rules (REFERENCE.md §3.1 step 3, §3.2 "who is better"):
@@ -72,8 +81,10 @@ def select_teacher(loss_a: float,
     - ``'loss'`` (the reference): the lower validation loss wins.
     - ``'accuracy'``: the higher accuracy wins; equal (or unordered NaN) accuracies are broken
       by the lower loss.
-    - A non-finite loss (NaN or inf) always loses against a finite one. If both losses are
-      non-finite, a is the nominal teacher; the caller should then write nothing back.
+    - A non-finite estimate (:func:`estimate_is_finite`: NaN or inf validation loss, or
+      training loss when given) always loses against a finite one, so the teacher is never
+      a candidate that writes nothing back. If both are non-finite, a is the nominal teacher;
+      the caller then writes nothing back.
     - On an exact tie a is the teacher. This deliberately fixes the reference, whose update
       mask makes a the teacher while its weight write-back makes b the teacher
       (REFERENCE.md §3.1 "Tie case").
@@ -84,6 +95,8 @@ def select_teacher(loss_a: float,
         acc_a: validation accuracy of a; required for ``criterion='accuracy'``.
         acc_b: validation accuracy of b; required for ``criterion='accuracy'``.
         criterion: ``'loss'`` or ``'accuracy'``.
+        train_loss_a: training loss of a (None: only the validation loss counts).
+        train_loss_b: training loss of b.
 
     Raises:
         ValueError: for an unknown criterion, or missing accuracies.
@@ -93,7 +106,8 @@ def select_teacher(loss_a: float,
                          f"{', '.join(map(repr, TEACHER_CRITERIA))}")
     if criterion == 'accuracy' and (acc_a is None or acc_b is None):
         raise ValueError("criterion='accuracy' needs both acc_a and acc_b")
-    finite_a, finite_b = math.isfinite(loss_a), math.isfinite(loss_b)
+    finite_a = estimate_is_finite(train_loss_a, loss_a)
+    finite_b = estimate_is_finite(train_loss_b, loss_b)
     if not (finite_a and finite_b):
         return 0 if finite_a or not finite_b else 1
     if criterion == 'accuracy':

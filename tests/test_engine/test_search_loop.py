@@ -1,6 +1,7 @@
 """RelativeNASSearchLoop run by MMEngine's Runner on real data (scikit-learn digits)."""
 import json
 import math
+import os
 import os.path as osp
 import uuid
 
@@ -11,9 +12,10 @@ import yaml
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmrnas.search.candidate_trainer import CandidateResult
+from mmrnas.search.candidate_trainer import CandidateResult, CandidateTrainer
 from mmrnas.structures import Genotype
 
+REAL_ESTIMATE = CandidateTrainer.estimate
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = {
     'model.base_channels': 4,
@@ -51,7 +53,7 @@ def finished(tmp_path_factory):
 def test_outputs(finished):
     work_dir = finished.work_dir
     history = [json.loads(line) for line in open(osp.join(work_dir, 'history.jsonl'))]
-    assert [r['generation'] for r in history] == [0, 1, 2]
+    assert [r['generation'] for r in history] == [1, 2, 3]
     for record in history:
         assert len(record['pairs']) == 2 and len(record['population']) == 4
         members = sorted(m for p in record['pairs'] for m in p['members'])
@@ -62,10 +64,10 @@ def test_outputs(finished):
             assert pair['val_loss'][position] <= pair['val_loss'][1 - position]
     assert [round(r['lr'], 6) for r in history] == [0.1, 0.07525, 0.02575]
     assert [round(r['drop_path_rate'], 6) for r in history] == [0.0, 0.033333, 0.066667]
-    for g in range(3):
+    for g in (1, 2, 3):
         data = yaml.safe_load(open(osp.join(work_dir, 'genotypes', f'generation_{g:03d}.yaml')))
         assert data['generation'] == g and len(data['population']) == 4
-        assert [str(Genotype.from_dict(x)) for x in data['population']] == history[g][
+        assert [str(Genotype.from_dict(x)) for x in data['population']] == history[g - 1][
             'population']
     best = Genotype.load(osp.join(work_dir, 'best_genotype.yaml'))
     assert best == finished.best_genotype
@@ -131,13 +133,13 @@ def assert_same_search(resumed, finished):
 def test_resume_after_kill_is_exact(finished, tmp_path):
     """Stop after generation 1 (checkpoint written, outputs not yet), resume, compare."""
     stopped_search(tmp_path, 2)
-    assert not osp.exists(osp.join(tmp_path, 'genotypes', 'generation_001.yaml'))
+    assert not osp.exists(osp.join(tmp_path, 'genotypes', 'generation_002.yaml'))
     resumed = run_search(tmp_path, **{'train_cfg.resume': True})
     assert_same_search(resumed, finished)
-    assert osp.isfile(osp.join(tmp_path, 'genotypes', 'generation_001.yaml'))
+    assert osp.isfile(osp.join(tmp_path, 'genotypes', 'generation_002.yaml'))
     for name in ('history.jsonl', 'best_genotype.yaml'):
         assert osp.isfile(osp.join(tmp_path, name))
-    same = [open(osp.join(d, 'genotypes', 'generation_002.yaml')).read()
+    same = [open(osp.join(d, 'genotypes', 'generation_003.yaml')).read()
             for d in (tmp_path, finished.work_dir)]
     assert same[0] == same[1]
 
@@ -160,15 +162,12 @@ def nan_for(genotype_text):
     def estimate(self, candidate, lr):
         if str(candidate.genotype) in genotype_text:
             return CandidateResult(math.nan, math.nan, 0.0, None)
-        return original(self, candidate, lr)
+        return REAL_ESTIMATE(self, candidate, lr)
 
-    from mmrnas.search.candidate_trainer import CandidateTrainer
-    original = CandidateTrainer.estimate
     return estimate
 
 
 def test_non_finite_candidate_loses_and_writes_nothing(tmp_path, monkeypatch):
-    from mmrnas.search.candidate_trainer import CandidateTrainer
     cfg = tiny_cfg(tmp_path, **{'train_cfg.max_generations': 1, 'train_cfg.population_size': 2,
                                 'train_cfg.final_selection': 'last_generation'})
     runner = Runner.from_cfg(cfg)
@@ -188,7 +187,6 @@ def test_non_finite_candidate_loses_and_writes_nothing(tmp_path, monkeypatch):
 
 
 def test_both_non_finite_skips_pair(tmp_path, monkeypatch):
-    from mmrnas.search.candidate_trainer import CandidateTrainer
     cfg = tiny_cfg(tmp_path, **{'train_cfg.max_generations': 1, 'train_cfg.population_size': 2,
                                 'train_cfg.final_selection': 'most_frequent'})
     runner = Runner.from_cfg(cfg)
@@ -219,3 +217,187 @@ def test_bad_config_fails_before_work(tmp_path, options, message):
     with pytest.raises((ValueError, FileNotFoundError), match=message):
         runner.train_loop
     assert not osp.exists(osp.join(tmp_path, 'checkpoints'))
+
+
+def test_generations_count_from_one(finished):
+    """Log, history, genotype files and checkpoints use the same generation numbers."""
+    work_dir = finished.work_dir
+    assert sorted(os.listdir(osp.join(work_dir, 'checkpoints'))) == [
+        'search_final.pth', 'search_generation_001.pth', 'search_generation_002.pth',
+        'search_generation_003.pth']
+    assert sorted(os.listdir(osp.join(work_dir, 'genotypes'))) == [
+        'final_population.yaml', 'generation_001.yaml', 'generation_002.yaml',
+        'generation_003.yaml']
+    from mmrnas.engine import load_search_checkpoint
+    state = load_search_checkpoint(osp.join(work_dir, 'checkpoints', 'search_generation_002.pth'))
+    assert state['generation'] == 2 and state['history'][-1]['generation'] == 2
+
+
+def test_split_and_population_streams_are_independent(finished):
+    """The split and the population draw from two streams spawned from the seed."""
+    from mmrnas.datasets import split_indices
+    from mmrnas.search import Population
+    split_seed, population_seed = np.random.SeedSequence(0).spawn(2)
+    train, val = split_indices(1797, 0.5, split_seed)
+    np.testing.assert_array_equal(finished.split['train'], train)
+    np.testing.assert_array_equal(finished.split['val'], val)
+    initial = Population.random(4, np.random.Generator(np.random.PCG64(population_seed)))
+    assert finished.history[0]['population'] == [str(g) for g in initial.genotypes()]
+    same_stream = split_indices(1797, 0.5, 0)[0]
+    assert not np.array_equal(finished.split['train'], same_stream)
+
+
+def test_resume_reads_states_to_the_cpu_whatever_the_model_device(finished, tmp_path):
+    """The checkpoint is read to the CPU even when the loop's device is not the CPU (on a
+    GPU, RNG states mapped there are refused by torch.set_rng_state and Generator.set_state);
+    only the weight set goes to the model, by load_state_dict."""
+    path = osp.join(finished.work_dir, 'checkpoints', 'search_generation_002.pth')
+    runner = Runner.from_cfg(tiny_cfg(tmp_path))
+    loop = runner.train_loop
+    loop.device = torch.device('meta')  # where the model would live: anywhere but the CPU
+    loop.resume = path
+    loop._resume_path, loop._resume_state = loop._read_checkpoint(path)
+    states = loop._resume_state['rng']
+    for tensor in (states['global_states']['torch'], states['data']):
+        assert tensor.device.type == 'cpu' and tensor.dtype == torch.uint8
+    runner.train()
+    assert_same_search(loop, finished)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+def test_cuda_resume_after_kill_is_exact(tmp_path):
+    """On a GPU: stop after generation 1, resume, and get the uninterrupted search."""
+    options = {'train_cfg.max_generations': 2}
+    whole = run_search(tmp_path / 'whole', **options)
+    assert whole.device.type == 'cuda'
+    stopped_search(tmp_path / 'cut', 1, **options)
+    resumed = run_search(tmp_path / 'cut', **options, **{'train_cfg.resume': True})
+    assert_same_search(resumed, whole)
+
+
+def one_pair_cfg(work_dir, **options):
+    return tiny_cfg(work_dir, **{'train_cfg.max_generations': 1, 'train_cfg.population_size': 2,
+                                 'train_cfg.final_selection': 'last_generation', **options})
+
+
+def scripted_estimates(metrics):
+    """A CandidateTrainer.estimate replacement: real training and state, then the given
+    (train_loss, val_loss, val_accuracy) for the n-th call."""
+    calls = []
+
+    def estimate(self, candidate, lr):
+        result = REAL_ESTIMATE(self, candidate, lr)
+        result.train_loss, result.val_loss, result.val_accuracy = metrics[len(calls)]
+        calls.append(lr)
+        return result
+
+    return estimate, calls
+
+
+@pytest.mark.parametrize('criterion, teacher', [('loss', 0), ('accuracy', 1)])
+def test_teacher_criterion_decides_through_the_loop(tmp_path, monkeypatch, criterion,
+                                                    teacher):
+    """Member 0 has the lower loss, member 1 the higher accuracy."""
+    estimate, _ = scripted_estimates([(1.0, 1.0, 50.0), (1.0, 1.2, 60.0)])
+    monkeypatch.setattr(CandidateTrainer, 'estimate', estimate)
+    runner = Runner.from_cfg(one_pair_cfg(tmp_path,
+                                          **{'train_cfg.teacher_criterion': criterion}))
+    runner.train()
+    pair = runner.train_loop.history[0]['pairs'][0]
+    assert pair['teacher'] == pair['members'][teacher]
+    assert runner.train_loop.final['genotype'] == runner.train_loop.history[0]['population'][
+        pair['teacher']]
+
+
+def test_non_finite_training_loss_loses_even_with_the_better_validation(tmp_path, monkeypatch):
+    """One rule for teacher choice and write-back: a NaN training loss makes a candidate
+    lose, though its validation loss is lower, and it writes nothing back."""
+    estimate, _ = scripted_estimates([(math.nan, 0.5, 90.0), (1.0, 1.0, 50.0)])
+    monkeypatch.setattr(CandidateTrainer, 'estimate', estimate)
+    runner = Runner.from_cfg(one_pair_cfg(tmp_path))
+    loop = runner.train_loop
+    positions = loop.population.positions.copy()
+    runner.train()
+    pair = loop.history[0]['pairs'][0]
+    first = pair['members'][0]
+    assert pair['teacher'] == pair['members'][1] and not pair['skipped']
+    assert pair['train_loss'][0] is None
+    np.testing.assert_array_equal(loop.population.positions[pair['teacher']],
+                                  positions[pair['teacher']])
+    assert not np.array_equal(loop.population.positions[first], positions[first])
+
+
+def test_phi_moves_students_towards_the_mean(tmp_path):
+    """phi > 0 adds phi * r3 * (mean - x) to the students' velocity, replayed here."""
+    from mmrnas.search import bounds, slow_fast_update
+    runs = {}
+    for phi in (0.0, 0.5):
+        runner = Runner.from_cfg(one_pair_cfg(tmp_path / str(phi), **{'train_cfg.phi': phi}))
+        loop = runner.train_loop
+        before = loop.population.positions.copy()
+        rng = np.random.Generator(np.random.PCG64())
+        rng.bit_generator.state = loop.rng.bit_generator.state
+        runner.train()
+        runs[phi] = loop
+    pair = runs[0.5].history[0]['pairs'][0]
+    assert pair['teacher'] == runs[0.0].history[0]['pairs'][0]['teacher']  # same estimates
+    student = [m for m in pair['members'] if m != pair['teacher']][0]
+    rng.permutation(2)  # the pairing draw
+    r1, r2, r3 = rng.random((1, 32)), rng.random((1, 32)), rng.random((1, 32))
+    expected, _ = slow_fast_update(before[[student]], np.zeros((1, 32)),
+                                   before[[pair['teacher']]], r1, r2, *bounds(), phi=0.5,
+                                   x_mean=before.mean(axis=0), r3=r3)
+    np.testing.assert_array_equal(runs[0.5].population.positions[student], expected[0])
+    assert not np.array_equal(runs[0.5].population.positions[student],
+                              runs[0.0].population.positions[student])
+
+
+def test_reference_lr_quirk_changes_the_lr_candidates_train_with(tmp_path, monkeypatch):
+    from mmrnas.search.schedules import search_lr
+    lrs = {}
+    for quirk in (False, True):
+        estimate, calls = scripted_estimates([(1.0, 1.0, 50.0), (1.0, 1.2, 40.0)] * 3)
+        monkeypatch.setattr(CandidateTrainer, 'estimate', estimate)
+        runner = Runner.from_cfg(one_pair_cfg(tmp_path / str(quirk), **{
+            'train_cfg.reference_lr_quirk': quirk, 'train_cfg.max_generations': 3}))
+        runner.train()
+        lrs[quirk] = calls
+        assert [r['lr'] for r in runner.train_loop.history] == calls[::2]
+    assert lrs[False][4] == pytest.approx(0.02575) == search_lr(2, 3, 0.1, 0.001)
+    assert lrs[True][4] == search_lr(2, 3, 0.1, 0.001, reference_quirk=True)
+    assert lrs[True][4] == pytest.approx(0.00925)
+    assert lrs[False][:2] == lrs[True][:2] == [0.1, 0.1]  # the quirk starts at generation 2
+
+
+def test_validate_with_train_augment_changes_validation_only(tmp_path):
+    """The first candidate trains the same, but validates with crop and cutout (drawn from
+    the data generator, so the second candidate then sees other batches)."""
+    history = {}
+    for flag in (False, True):
+        loop = run_search(tmp_path / str(flag), **{
+            'train_cfg.max_generations': 1, 'train_cfg.population_size': 2,
+            'train_cfg.final_selection': 'most_frequent',
+            'train_dataloader.validate_with_train_augment': flag})
+        history[flag] = loop.history[0]['pairs'][0]
+    assert history[True]['train_loss'][0] == history[False]['train_loss'][0]
+    assert history[True]['val_loss'][0] != history[False]['val_loss'][0]
+    assert history[True]['train_loss'][1] != history[False]['train_loss'][1]
+
+
+def test_final_selection_modes(finished, tmp_path):
+    """last_generation: the best teacher of the last generation; most_frequent: the mode of
+    the final population (first seen on ties)."""
+    from collections import Counter
+    last = finished.history[-1]
+    teachers = [(p['val_loss'][p['members'].index(p['teacher'])], p['teacher'])
+                for p in last['pairs']]
+    expected_last = last['population'][min(teachers)[1]]
+    population = finished.final['population']
+    expected_mode = Counter(population).most_common(1)[0][0]
+    for mode, expected in (('last_generation', expected_last), ('most_frequent', expected_mode)):
+        loop = run_search(tmp_path / mode, **{'train_cfg.final_selection': mode})
+        assert [r['pairs'] for r in loop.history] == [r['pairs'] for r in finished.history]
+        assert loop.final['mode'] == mode and loop.final['genotype'] == expected
+        assert loop.final['population'] == population
+        assert loop.final['most_frequent'] == expected_mode
+        assert loop.final['most_frequent_count'] == Counter(population)[expected_mode]

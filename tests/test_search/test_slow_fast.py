@@ -1,4 +1,6 @@
 """Tests of the slow-fast update rule and teacher selection (REFERENCE.md §3.1)."""
+import math
+
 import numpy as np
 import pytest
 
@@ -114,3 +116,16 @@ def test_select_teacher_errors():
         select_teacher(1.0, 2.0, criterion='top1')
     with pytest.raises(ValueError, match='needs both acc_a and acc_b'):
         select_teacher(1.0, 2.0, acc_a=0.5, criterion='accuracy')
+
+
+@pytest.mark.parametrize('train_a, train_b, teacher', [
+    (math.nan, 1.0, 1),  # a validates better but its training diverged: b teaches
+    (1.0, math.inf, 0),
+    (None, None, 0),  # no training losses given: validation losses decide
+    (math.nan, math.nan, 0),  # both unusable: a is the nominal teacher, nothing is written
+])
+def test_select_teacher_uses_the_finite_rule_of_write_back(train_a, train_b, teacher):
+    from mmrnas.search.slow_fast import estimate_is_finite
+    assert select_teacher(0.5, 0.9, 90.0, 10.0, 'accuracy', train_a, train_b) == teacher
+    assert select_teacher(0.5, 0.9, train_loss_a=train_a, train_loss_b=train_b) == teacher
+    assert estimate_is_finite(train_a, 0.5) == (train_a is None or math.isfinite(train_a))

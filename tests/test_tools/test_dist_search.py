@@ -52,8 +52,8 @@ def test_two_process_search_matches_one_process(tmp_path):
         [[p['members'] for p in g['pairs']] for g in two]
     assert [[p['teacher'] for p in g['pairs']] for g in one] == \
         [[p['teacher'] for p in g['pairs']] for g in two]
-    for name in ('best_genotype.yaml', 'genotypes/generation_000.yaml',
-                 'genotypes/generation_001.yaml', 'genotypes/final_population.yaml'):
+    for name in ('best_genotype.yaml', 'genotypes/generation_001.yaml',
+                 'genotypes/generation_002.yaml', 'genotypes/final_population.yaml'):
         assert (single / name).read_bytes() == (double / name).read_bytes(), name
     # Losses agree up to floating point: summation order differs and compounds over eight
     # candidates trained one after the other (measured: within 5e-4 relative).

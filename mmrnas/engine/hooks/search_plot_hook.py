@@ -41,7 +41,7 @@ class SearchPlotHook(Hook):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        generations = [r['generation'] + 1 for r in history]
+        generations = [r['generation'] for r in history]
         teacher, student, best = [], [], []
         for record in history:
             roles = {'teacher': [], 'student': []}

@@ -1,0 +1,52 @@
+"""Check a search config completely before MMEngine's Runner is built.
+
+The Runner logs the environment and the whole config (a few hundred lines) before the search
+loop is built and validates its arguments; ``tools/search.py`` runs this check first, so that
+bad input ends in one error and nothing else.
+"""
+import inspect
+import warnings
+from types import SimpleNamespace
+
+from mmengine.config import Config
+from mmengine.device import get_device
+from mmengine.registry import DefaultScope
+
+from mmrnas.registry import MODELS
+from .search_loop import RelativeNASSearchLoop
+from .search_settings import check_unknown_keys
+
+__all__ = ['check_search_config']
+
+LOOP_TYPES = ('RelativeNASSearchLoop', 'mmrnas.RelativeNASSearchLoop')
+
+
+def check_search_config(cfg: Config) -> None:
+    """Raise one ``ValueError`` / ``FileNotFoundError`` for anything a search would refuse.
+
+    Checks the loop type, unknown or misspelled ``train_cfg`` keys (with the closest
+    spelling), then builds the supernet and the loop itself with a stand-in for the Runner:
+    the loop checks its arguments, the data config and the data files, the optimizer config,
+    and, with ``train_cfg.resume``, the checkpoint and its settings. Nothing is written.
+
+    Args:
+        cfg (Config): The search config, with ``work_dir`` and ``train_cfg.resume`` set.
+    """
+    train_cfg = dict(cfg.get('train_cfg') or {})
+    loop_type = train_cfg.pop('type', None)
+    if loop_type not in LOOP_TYPES:
+        raise ValueError(f"train_cfg.type must be 'RelativeNASSearchLoop' for a search, got "
+                         f'{loop_type!r}')
+    arguments = list(inspect.signature(RelativeNASSearchLoop).parameters)[2:]
+    check_unknown_keys('train_cfg of RelativeNASSearchLoop', train_cfg, arguments)
+    if 'model' not in cfg:
+        raise ValueError("a search config needs model=dict(type='RelativeNASSupernet', ...)")
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmrnas')):
+        model = MODELS.build(cfg.model)
+    model.to(get_device())
+    seed = (cfg.get('randomness') or {}).get('seed')
+    runner = SimpleNamespace(cfg=cfg, seed=0 if seed is None else seed, work_dir=cfg.work_dir,
+                             model=model)
+    with warnings.catch_warnings():  # the real build warns again, after the Runner's log
+        warnings.simplefilter('ignore')
+        RelativeNASSearchLoop(runner, cfg.get('train_dataloader'), **train_cfg)
