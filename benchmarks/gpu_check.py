@@ -1,6 +1,6 @@
 """The one-shot GPU check of the search and retraining speed (before/after, one JSON file).
 
-Usage (normally through ``benchmarks/gpu_check.sh`` on the lent GPU machine):
+Usage (normally through ``benchmarks/gpu_check.sh`` on a GPU machine):
     python benchmarks/gpu_check.py --out DIR [--smoke] [--stages search retrain ...]
 
 Stages, most important first; after each variant the whole result is written again

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The whole GPU speed check in one command, on the lent GPU machine (repository root there):
-#   MMRNAS_COMMIT=<commit> bash benchmarks/gpu_check.sh      (device run, carry: .gpu-wheels)
+# The whole GPU speed check in one command, on the GPU machine (repository root there, with
+# .gpu-wheels/ copied along):
+#   MMRNAS_COMMIT=<commit> bash benchmarks/gpu_check.sh
 # Installs .gpu-wheels (made here by benchmarks/prepare_gpu_wheels.sh) into a private folder,
 # records nvidia-smi, then runs benchmarks/gpu_check.py under a time limit. Results go to $OUT
-# (the device tool's folder) or benchmarks/results/gpu_check: gpu_check_cuda.json,
+# (when set) or benchmarks/results/gpu_check: gpu_check_cuda.json,
 # search_decisions_cuda.json, profile_search.txt, gpu_check.log, nvidia_smi.txt.
 #
 # Environment: GPU_CHECK_SECONDS (time limit of the benchmarks, default 500),
@@ -17,7 +18,7 @@ SITE="${TMPDIR:-/tmp}/mmrnas-gpu-site"
 mkdir -p "$OUT_DIR"
 if ! ls "$WHEELS"/*.whl >/dev/null 2>&1; then
   echo "gpu_check: no wheels in $WHEELS: run 'bash benchmarks/prepare_gpu_wheels.sh' on a" \
-       "machine with a package registry and carry .gpu-wheels" >&2
+       "machine with a package registry and copy .gpu-wheels here" >&2
   exit 2
 fi
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \

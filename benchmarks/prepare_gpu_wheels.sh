@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Fill .gpu-wheels/ (ignored by git) with what benchmarks/gpu_check.sh installs on the lent GPU
+# Fill .gpu-wheels/ (ignored by git) with what benchmarks/gpu_check.sh installs on the GPU
 # machine, which has no package registry: the pure-Python wheels of requirements/gpu_check.txt
 # and mmcv 2.1.0 built here from its sdist without compiled ops (mmcv-lite, any platform); and in
 # fallback/ setuptools<82, which gpu_check.sh installs only where the image's Python lacks
 # pkg_resources (mmengine's `package::` configs need it; setuptools 82 removed it).
-# Run it where pip reaches a registry, then carry .gpu-wheels with the device call.
+# Run it where pip reaches a registry, then copy .gpu-wheels to the GPU machine with the
+# repository.
 #
 # Usage: bash benchmarks/prepare_gpu_wheels.sh
 # Environment: PYTHON (default .venv/bin/python, made by tools/setup_env.sh)

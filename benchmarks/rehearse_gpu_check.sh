@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Rehearse the GPU check on this machine, without a GPU, in a Python environment shaped like the
-# lent GPU machine's image (Python 3.12, torch 2.11.0 / torchvision 0.26.0, numpy 2.5.2 and the
+# GPU machine's image (Python 3.12, torch 2.11.0 / torchvision 0.26.0, numpy 2.5.2 and the
 # image's packages that mmrnas, mmengine, mmcv-lite and mmpretrain import; no OpenMMLab package):
-# then `gpu_check.sh` installs .gpu-wheels into it exactly as on the device and runs every stage
-# small (--smoke; GPU-only variants are recorded as skipped). It finds what the device's torch,
-# Python or packages would break before any GPU time is spent. Needs a package registry and
+# then `gpu_check.sh` installs .gpu-wheels into it exactly as on the GPU machine and runs every
+# stage small (--smoke; GPU-only variants are recorded as skipped). It finds what the GPU
+# machine's torch, Python or packages would break before any GPU time is spent. Needs a package registry and
 # about 6 GB of disk (torch with its CUDA libraries) the first time.
 #
 # Usage: bash benchmarks/rehearse_gpu_check.sh [gpu_check.py arguments; default --smoke]

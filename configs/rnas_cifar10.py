@@ -1,4 +1,4 @@
-# The RelativeNAS search protocol of the paper (REFERENCE.md §2-§5): CIFAR-10, population 20
+# The RelativeNAS search protocol of the paper (docs/reference.md §2-§5): CIFAR-10, population 20
 # (10 pairs per generation), 50 generations, a C=16 L=8 proxy network whose weight set every
 # candidate inherits from; each candidate trains one epoch on 25k images (batch 256, SGD
 # momentum 0.9, wd 3e-4, grad clip 5, lr cosine 0.1 -> 0.001 over generations, drop path

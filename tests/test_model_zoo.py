@@ -140,7 +140,7 @@ def test_metafiles_hold_the_computed_counts(zoo, results):
 
 
 def test_paper_metrics_in_metafiles():
-    """The Results are the paper's numbers (REFERENCE.md §7.1), marked as reported."""
+    """The Results are the paper's numbers (docs/reference.md §7.1), marked as reported."""
     expected = {
         'rnas_c36l20_1xb128-600e_cifar10': {'Top 1 Error': 2.26},
         'rnas_c36l20_1xb128-600e_cifar100': {'Top 1 Error': 15.86},
@@ -161,7 +161,7 @@ def test_paper_metrics_in_metafiles():
 
 
 def test_counts_match_the_reference_code(zoo, results):
-    """REFERENCE.md §7-8 (CHK) and the counts other tests assert."""
+    """docs/reference.md §7-8 (CHK) and the counts other tests assert."""
     expected_params = {
         'rnas_c36l20_1xb128-600e_cifar10': (3_928_222, 4_404_648),
         'rnas_c36l20_1xb128-600e_cifar100': (3_980_152, None),

@@ -24,8 +24,7 @@ from typing import List, Optional
 from mmengine.dist import is_main_process
 
 from mmrnas.engine import check_search_config, last_checkpoint_path
-from mmrnas.utils.cli import (CfgOptionsAction, build_runner, exit_on_user_errors,
-                              load_config)
+from mmrnas.utils.cli import CfgOptionsAction, build_runner, exit_on_user_errors, load_config
 from mmrnas.utils.dist import init_distributed
 
 

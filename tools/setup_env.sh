@@ -10,9 +10,11 @@
 #   PYTHON               interpreter to build the venv from (default: python3.11, else python3)
 #   MMRNAS_TORCH         torch/torchvision requirement pair
 #                        (default on x86_64: "torch==2.14.1 torchvision==0.29.1")
-#   MMRNAS_WHEEL_CACHE   folder of prebuilt wheels (mmcv, xtcocotools), laid out as
-#                        <torch tag>/*.whl and any-<python>-<arch>/*.whl
-#                        (default: ../shared/wheels beside the repository, when it exists)
+#   MMRNAS_WHEEL_CACHE   an extra folder of prebuilt wheels (mmcv, xtcocotools), laid out as
+#                        <torch tag>/*.whl and any-<python>-<arch>/*.whl; --wheel-cache DIR
+#                        overrides it (default: none). The script's own cache,
+#                        ${XDG_CACHE_HOME:-~/.cache}/mmrnas/wheels (same layout), is always
+#                        searched after it and keeps the wheels this script builds.
 #   MAX_JOBS             parallel compile jobs for mmcv (default: number of cores)
 #
 # Idempotent: when a previous run finished (marker .venv/.mmrnas-setup-ok with the same inputs)
@@ -25,17 +27,21 @@ VENV="$ROOT/.venv"
 MARKER="$VENV/.mmrnas-setup-ok"
 FORCE=0
 WHEEL_CACHE="${MMRNAS_WHEEL_CACHE:-}"
-if [[ -z "$WHEEL_CACHE" && -d "$ROOT/../shared/wheels" ]]; then
-  WHEEL_CACHE="$(cd "$ROOT/../shared/wheels" && pwd)"
-fi
+WHEEL_CACHE_FROM="MMRNAS_WHEEL_CACHE"
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --wheel-cache) WHEEL_CACHE="$2"; shift 2 ;;
+    --wheel-cache)
+      [[ $# -ge 2 && -n "$2" ]] || { echo "setup_env: --wheel-cache needs a folder (see --help)" >&2; exit 2; }
+      WHEEL_CACHE="$2"; WHEEL_CACHE_FROM="--wheel-cache"; shift 2 ;;
     --force) FORCE=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "setup_env: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+if [[ -n "$WHEEL_CACHE" ]]; then
+  [[ -d "$WHEEL_CACHE" ]] || { echo "setup_env: $WHEEL_CACHE_FROM: no folder '$WHEEL_CACHE'" >&2; exit 2; }
+  WHEEL_CACHE="$(cd "$WHEEL_CACHE" && pwd)"
+fi
 
 STEP="start"
 REPORTED=0
@@ -125,10 +131,10 @@ pip_q install -r "$ROOT/requirements/runtime.txt" || fail "pip could not install
 # --- mmcv with compiled ops ------------------------------------------------------------------
 TORCH_TAG="$("$VPY" -c 'import sys, platform, torch; print("torch%s-cp%d%d-%s" % (torch.__version__.split("+")[0], *sys.version_info[:2], platform.machine()))')"
 ANY_TAG="$("$VPY" -c 'import sys, platform; print("any-cp%d%d-%s" % (*sys.version_info[:2], platform.machine()))')"
-LOCAL_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mmrnas/wheels"
-find_wheel() {  # find_wheel TAG GLOB -> first matching wheel in the given cache or the local one
+LOCAL_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mmrnas/wheels"  # the script's own wheel cache
+find_wheel() {  # find_wheel TAG GLOB -> first matching wheel in the given cache or the own one
   local d
-  for d in "$WHEEL_CACHE/$1" "$LOCAL_CACHE/$1"; do
+  for d in ${WHEEL_CACHE:+"$WHEEL_CACHE/$1"} "$LOCAL_CACHE/$1"; do
     [[ -d "$d" ]] || continue
     compgen -G "$d/$2" | head -n 1 && return 0
   done

@@ -20,8 +20,7 @@ from typing import List, Optional
 
 from mmengine.evaluator import DumpResults
 
-from mmrnas.utils.cli import (CfgOptionsAction, build_runner, exit_on_user_errors,
-                              load_config)
+from mmrnas.utils.cli import CfgOptionsAction, build_runner, exit_on_user_errors, load_config
 from mmrnas.utils.compat import register_resume_loader, resume_path
 from mmrnas.utils.dist import setup_launcher
 

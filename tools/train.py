@@ -16,8 +16,7 @@ from typing import List, Optional
 from mmengine.config import Config
 from mmengine.runner import find_latest_checkpoint
 
-from mmrnas.utils.cli import (CfgOptionsAction, build_runner, exit_on_user_errors,
-                              load_config)
+from mmrnas.utils.cli import CfgOptionsAction, build_runner, exit_on_user_errors, load_config
 from mmrnas.utils.compat import register_resume_loader, resume_path
 from mmrnas.utils.config import check_pretrained_checkpoints
 from mmrnas.utils.dist import setup_launcher

@@ -1,7 +1,8 @@
 # SSDLite with the RelativeNAS C46 L14 ImageNet backbone on PASCAL VOC, 320x320
-# (REFERENCE.md §6.3; TL SSDLite: train.py, vision/ssd/ssd_mobile.py, ssd/config/ssdlite_config.py,
-# ssd/data_preprocessing.py, transforms/transforms.py). Reported: 73.1 mAP (VOC07 test, 11-point),
-# 5.07 M params (CHK 5.0698 M; this model: 5,069,824), 1203 M mult-adds.
+# (docs/reference.md §6.3; TL SSDLite: train.py, vision/ssd/ssd_mobile.py,
+# ssd/config/ssdlite_config.py, ssd/data_preprocessing.py, transforms/transforms.py). Reported:
+# 73.1 mAP (VOC07 test, 11-point), 5.07 M params (CHK 5.0698 M; this model: 5,069,824),
+# 1203 M mult-adds.
 #
 # Deviations from the reference, each explained where it is set below:
 #   - test-time candidate selection and the cap on detections (mmdet's head, not per class);

@@ -1,5 +1,5 @@
 # SimpleBaseline top-down heatmap pose estimation with the RelativeNAS C46 L14 ImageNet backbone on
-# COCO keypoints (REFERENCE.md §6.3, TL Simplebaseline coco_256x192_d256x3_adam_lr1e-3.yaml):
+# COCO keypoints (docs/reference.md §6.3, TL Simplebaseline coco_256x192_d256x3_adam_lr1e-3.yaml):
 # input 256x192 (h x w), 64x48 heatmaps, sigma 2; the stride-32 feature (736 ch) -> 3 deconvs
 # (4x4, 256) -> 1x1 conv to 17; JointsMSE with target weights; Adam 1e-3, no weight decay;
 # batch 128 on 1 GPU; 140 epochs; COCO val2017 with ground-truth person boxes and flip test.
@@ -38,9 +38,9 @@ optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3, weight_decay=0.))
 
 # The reference's intended schedule: lr x0.1 at epochs 90 and 120 (LR_STEP [90, 120],
 # LR_FACTOR 0.1). Its released train.py calls lr_scheduler.step() after the epoch loop, so the
-# lr actually stays at 1e-3 for all 140 epochs (REFERENCE.md §9); whether the published 68.5 AP
-# used the decayed schedule is unverified. We follow the intended schedule; to reproduce the
-# released code, use `--cfg-options param_scheduler=None` (constant lr).
+# lr actually stays at 1e-3 for all 140 epochs (docs/reference.md §9.2); whether the reported
+# 68.5 AP used the decayed schedule is unverified. We follow the intended schedule; to
+# reproduce the released code, use `--cfg-options param_scheduler=None` (constant lr).
 param_scheduler = [
     dict(
         type='MultiStepLR',

@@ -1,4 +1,4 @@
-# RelativeNAS CIFAR-10 retraining (REFERENCE.md §6.1): the searched cell, C36 L20, auxiliary
+# RelativeNAS CIFAR-10 retraining (docs/reference.md §6.1): the searched cell, C36 L20, auxiliary
 # head (weight 0.4), 600 epochs, batch 128 on one device, SGD 0.025 cosine, cutout 16,
 # drop path 0.3 * e / 600, grad clip 5.
 _base_ = [

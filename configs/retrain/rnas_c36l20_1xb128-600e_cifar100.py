@@ -1,4 +1,4 @@
-# RelativeNAS CIFAR-100 retraining (REFERENCE.md §6.1): the CIFAR-10 recipe with 100 classes,
+# RelativeNAS CIFAR-100 retraining (docs/reference.md §6.1): the CIFAR-10 recipe with 100 classes,
 # CIFAR-100's own mean / std, and the same CIFAR-10-searched cell (genotype 'RelativeNAS').
 _base_ = ['./rnas_c36l20_1xb128-600e_cifar10.py']
 

@@ -1,4 +1,4 @@
-# RelativeNAS ImageNet retraining, mobile setting (REFERENCE.md §6.2): C46 L14 (5.05 M params),
+# RelativeNAS ImageNet retraining, mobile setting (docs/reference.md §6.2): C46 L14 (5.05 M params),
 # 224x224, auxiliary head (weight 0.4), label smoothing 0.1, 250 epochs, 8 GPUs x 128 = 1024,
 # SGD 0.5, wd 3e-5, 5 warm-up epochs then linear decay, no drop path, no grad clip.
 _base_ = [
@@ -82,7 +82,7 @@ test_dataloader = val_dataloader
 # ---------------------------------------------------------------- schedule
 # No grad clip (the reference's use_grad_clip is False).
 optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.5, momentum=0.9, weight_decay=3e-5))
-# The reference's "linear" schedule, per epoch, e 0-based (REFERENCE.md §6.2):
+# The reference's "linear" schedule, per epoch, e 0-based (docs/reference.md §6.2):
 #   e < 5:          lr = 0.5 * (e + 1) / 5            (0.1, 0.2, ..., 0.5)
 #   5 <= e < 245:   lr = 0.5 * (245 - e) / 245
 #   e >= 245:       lr = 0.5 * (250 - e) / 1225

@@ -2,7 +2,7 @@
 # 16x16, 3 channels): the CIFAR recipe scaled down to run in a few minutes on 2 CPU cores.
 #   python tools/train.py configs/retrain/rnas_c8l5_1xb64-12e_digits-16.py \
 #       [--cfg-options genotype=work_dirs/rnas_quickstart/best_genotype.yaml]
-# Deviations from the CIFAR retraining (REFERENCE.md §6.1), all for size and speed: C8 L5,
+# Deviations from the CIFAR retraining (docs/reference.md §6.1), all for size and speed: C8 L5,
 # 16x16 input, 12 epochs, lr 0.05, no auxiliary head (at 16x16 the auxiliary feature is 4x4,
 # too small for the reference's 5x5 / stride 3 pooling, which needs 8x8), no cutout and no flip
 # (digits are not mirror-symmetric), drop path 0.1 * e / 12.

@@ -1,5 +1,5 @@
 # BiSeNet (V1) semantic segmentation with the RelativeNAS C46 L14 ImageNet backbone as its
-# context path, on Cityscapes (REFERENCE.md §6.3, TL BiSeNet/BiSeNet.py, train.py, opt_utils,
+# context path, on Cityscapes (docs/reference.md §6.3, TL BiSeNet/BiSeNet.py, train.py, opt_utils,
 # data_utils, valid.py): 1024x1024 crops, OHEM cross-entropy on the main and both auxiliary
 # outputs, SGD 0.01 with a 1000-iteration exponential warm-up then poly 0.9, 80k iterations,
 # 2 GPUs x 8 images, SyncBN; single-scale sliding-window evaluation on the full 1024x2048 val

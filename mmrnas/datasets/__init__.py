@@ -2,8 +2,7 @@
 from .cifar import CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD, load_cifar
 from .device_data import BatchAugment, DeviceDataset
 from .digits import DIGITS_MEAN, DIGITS_STD, load_digits
-from .search_data import (SEARCH_DATASETS, build_search_split, dataset_identity,
-                          load_search_dataset)
+from .search_data import SEARCH_DATASETS, build_search_split, dataset_identity, load_search_dataset
 from .split import split_indices
 
 __all__ = [

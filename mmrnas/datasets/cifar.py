@@ -1,6 +1,6 @@
 """CIFAR-10 / CIFAR-100 from the standard python-pickle batches, as uint8 tensors.
 
-The search (REFERENCE.md §4.2) splits the 50 000 CIFAR-10 training images 25k/25k; the
+The search (docs/reference.md §4.2) splits the 50 000 CIFAR-10 training images 25k/25k; the
 normalisation constants below are the reference's (§4.2 "Data augmentation").
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A whole dataset held as tensors on one device, with batched on-device augmentation.
 
-Replaces DataLoader + torchvision transforms of the search (REFERENCE.md §4.2 "Data
+Replaces DataLoader + torchvision transforms of the search (docs/reference.md §4.2 "Data
 augmentation", §4.3): RandomCrop(pad 4) → HorizontalFlip → ToTensor → Normalize →
 Cutout(16), every step per sample but computed for the whole batch at once. No step reads a
 tensor value back to the host, so a CUDA epoch never synchronises.
@@ -32,7 +32,7 @@ def normalize(images: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> to
 
 
 class BatchAugment:
-    """Reference search augmentation applied to a uint8 batch (REFERENCE.md §4.2).
+    """Reference search augmentation applied to a uint8 batch (docs/reference.md §4.2).
 
     Random numbers are drawn from ``generator`` in this order (only for enabled steps):
     crop ``randint(0, 2p + 1, (2, N))`` (row, column offsets), flip ``rand(N) < 0.5``,

@@ -5,7 +5,7 @@ from typing import Any, Dict, Tuple
 import numpy as np
 import torch
 
-from .cifar import (CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD, load_cifar)
+from .cifar import CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD, load_cifar
 from .device_data import DeviceDataset
 from .digits import DIGITS_MEAN, DIGITS_STD, load_digits
 

@@ -1,4 +1,4 @@
-"""The seeded train/validation split of the search (REFERENCE.md §4.2 "Data split", §9)."""
+"""The seeded train/validation split of the search (docs/reference.md §4.2 "Data split", §9.4)."""
 from __future__ import annotations
 
 import math

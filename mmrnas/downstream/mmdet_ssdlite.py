@@ -1,4 +1,4 @@
-"""mmdet integration for SSDLite with a RelativeNAS backbone (REFERENCE.md §6.3).
+"""mmdet integration for SSDLite with a RelativeNAS backbone (docs/reference.md §6.3).
 
 Imported by the detection configs through ``custom_imports``; it imports mmdet, so
 ``import mmrnas`` never imports it. It registers into mmdet's registries:

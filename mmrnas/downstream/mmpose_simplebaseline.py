@@ -1,4 +1,4 @@
-"""mmpose integration for SimpleBaseline with a RelativeNAS backbone (REFERENCE.md §6.3).
+"""mmpose integration for SimpleBaseline with a RelativeNAS backbone (docs/reference.md §6.3).
 
 Imported by the pose configs through ``custom_imports``; it imports mmpose, so ``import mmrnas``
 never imports it.
@@ -69,7 +69,7 @@ class PyramidCheckedTopdownPoseEstimator(TopdownPoseEstimator):
     run, but ``HeatmapHead`` never reads any map but the last, so extra ``out_indices`` are a
     config mistake (copied from a detection config, say, or expecting a multi-level fusion that
     does not happen), not a choice; SimpleBaseline uses the stride-32 feature alone
-    (REFERENCE.md §6.3).
+    (docs/reference.md §6.3).
 
     Not checked: models with a neck (the neck reshapes the pyramid; it is the neck's inputs
     that must fit), heads other than ``HeatmapHead`` (and its subclasses), and backbones that

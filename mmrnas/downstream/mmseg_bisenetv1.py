@@ -1,4 +1,4 @@
-"""mmseg integration for BiSeNet (V1) with a RelativeNAS context-path backbone (REFERENCE.md §6.3).
+"""mmseg BiSeNet (V1) with a RelativeNAS context-path backbone (docs/reference.md §6.3).
 
 Imported by the segmentation configs through ``custom_imports``; it imports mmseg, so
 ``import mmrnas`` never imports it.
@@ -15,8 +15,13 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 from mmengine.model import BaseModule
-from mmseg.models.backbones.bisenetv1 import (AttentionRefinementModule, BiSeNetV1, ContextPath,
-                                              FeatureFusionModule, SpatialPath)
+from mmseg.models.backbones.bisenetv1 import (
+    AttentionRefinementModule,
+    BiSeNetV1,
+    ContextPath,
+    FeatureFusionModule,
+    SpatialPath,
+)
 from mmseg.models.losses import CrossEntropyLoss
 from mmseg.registry import MODELS
 from torch import nn

@@ -14,8 +14,7 @@ from mmengine.dist import is_main_process
 from mmengine.registry import OPTIMIZERS
 from mmengine.runner import BaseLoop
 
-from mmrnas.datasets import (build_search_split, dataset_identity, load_search_dataset,
-                             split_indices)
+from mmrnas.datasets import build_search_split, dataset_identity, load_search_dataset, split_indices
 from mmrnas.registry import LOOPS
 from mmrnas.search import Population, select_teacher
 from mmrnas.search.candidate_trainer import CandidateResult, CandidateTrainer
@@ -23,12 +22,23 @@ from mmrnas.search.data_parallel import broadcast_from_rank0
 from mmrnas.search.schedules import search_drop_path_rate, search_lr
 from mmrnas.search.weight_set import pair_write_back
 from mmrnas.structures import Genotype
-from .search_checkpoint import (CHECKPOINT_FORMAT, CHECKPOINT_KIND, capture_rng_states,
-                                last_checkpoint_path, load_search_checkpoint,
-                                restore_rng_states, save_search_checkpoint)
-from .search_settings import (check_resume_settings, check_search_arguments,
-                              parse_search_dataloader, parse_search_optim_wrapper, plain,
-                              settings_diff)
+from .search_checkpoint import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_KIND,
+    capture_rng_states,
+    last_checkpoint_path,
+    load_search_checkpoint,
+    restore_rng_states,
+    save_search_checkpoint,
+)
+from .search_settings import (
+    check_resume_settings,
+    check_search_arguments,
+    parse_search_dataloader,
+    parse_search_optim_wrapper,
+    plain,
+    settings_diff,
+)
 
 __all__ = ['RelativeNASSearchLoop']
 
@@ -42,7 +52,7 @@ def _finite_or_none(value: float) -> Optional[float]:
 class RelativeNASSearchLoop(BaseLoop):
     """Runs a RelativeNAS search: one "epoch" of the runner is one generation.
 
-    Each generation (REFERENCE.md §3.1): pair the population at random; for each pair, in
+    Each generation (docs/reference.md §3.1): pair the population at random; for each pair, in
     order, cut both candidates out of the weight set (the runner's model, a
     :class:`~mmrnas.models.RelativeNASSupernet`), train each for one epoch on the training half
     and validate it on the other half (§4.2-4.3), make the better one the teacher (fast
@@ -512,7 +522,7 @@ class RelativeNASSearchLoop(BaseLoop):
             p['val_loss'][p['members'].index(p['teacher'])] for p in record['pairs']
             if not p['skipped']
         ]
-        best = min((l for l in losses if l is not None), default=math.nan)
+        best = min((loss for loss in losses if loss is not None), default=math.nan)
         self.runner.logger.info(
             f'generation {done}/{self.max_generations} done: lr {record["lr"]:.6f}, drop path '
             f'{record["drop_path_rate"]:.3f}, diversity {record["diversity"]:.4f}, best teacher '

@@ -7,10 +7,18 @@ Needs torch and mmengine only. ``RelativeNASClsHead`` (mmpretrain) lives in
 from .backbones import RelativeNASBackbone
 from .cells import GenotypeCell
 from .heads import AuxiliaryHead, AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet
-from .ops import (OPS, Conv7x1_1x7, DilConv, FactorizedReduce, Identity, OpBuilder, ReLUConvBN,
-                  SepConv, Zero)
-from .supernets import (CandidateCell, CandidateNetwork, RelativeNASSupernet, SupernetCell,
-                        is_op_key)
+from .ops import (
+    OPS,
+    Conv7x1_1x7,
+    DilConv,
+    FactorizedReduce,
+    Identity,
+    OpBuilder,
+    ReLUConvBN,
+    SepConv,
+    Zero,
+)
+from .supernets import CandidateCell, CandidateNetwork, RelativeNASSupernet, SupernetCell, is_op_key
 from .utils import build_norm_layer, drop_path
 
 __all__ = [

@@ -2,8 +2,17 @@
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import (Callable, ContextManager, Dict, Generator, Iterator, List, Optional,
-                    Sequence, Tuple)
+from typing import (
+    Callable,
+    ContextManager,
+    Dict,
+    Generator,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 import torch
 import torch.nn as nn
@@ -15,8 +24,12 @@ from mmrnas.datasets import BatchAugment, DeviceDataset
 from mmrnas.models.utils import batch_shard, convert_to_global_batch_norm
 from .concurrent import finish, run_concurrently
 from .cuda_graph import iter_steps
-from .data_parallel import (all_reduce_gradients, all_reduce_sum, broadcast_random_states,
-                            shard_bounds)
+from .data_parallel import (
+    all_reduce_gradients,
+    all_reduce_sum,
+    broadcast_random_states,
+    shard_bounds,
+)
 from .slow_fast import estimate_is_finite
 
 __all__ = ['CandidateResult', 'CandidateTrainer', 'PRECISIONS']
@@ -51,7 +64,7 @@ class CandidateResult:
 
 
 class CandidateTrainer:
-    """Trains a candidate for one epoch and validates it (REFERENCE.md §4.2-4.3).
+    """Trains a candidate for one epoch and validates it (docs/reference.md §4.2-4.3).
 
     Each candidate gets a fresh optimizer (no momentum carried over), the generation's lr,
     global grad-norm clipping and cross-entropy; validation runs in eval mode (BN running

@@ -1,4 +1,4 @@
-"""The continuous 32-dim encoding of a RelativeNAS architecture (REFERENCE.md §2).
+"""The continuous 32-dim encoding of a RelativeNAS architecture (docs/reference.md §2).
 
 Layout: indices 0-15 encode the normal cell, 16-31 the reduction cell. Within a cell, node
 ``j`` (0..3) owns positions ``4j .. 4j+3`` = [input of edge 1, op of edge 1, input of edge 2,
@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 PRIMITIVES: tuple[str, ...] = SEARCH_PRIMITIVES
-"""The 7 searchable ops; the position of a name is its op id (REFERENCE.md §1.1)."""
+"""The 7 searchable ops; the position of a name is its op id (docs/reference.md §1.1)."""
 
 NUM_NODES = 4
 """Intermediate nodes per cell."""
@@ -40,7 +40,7 @@ def _describe(position: int) -> str:
 
 
 def bounds() -> tuple[np.ndarray, np.ndarray]:
-    """Return fresh ``(lower, upper)`` float64 arrays of length 32 (REFERENCE.md §2).
+    """Return fresh ``(lower, upper)`` float64 arrays of length 32 (docs/reference.md §2).
 
     ``lower`` is 0; ``upper`` is ``[2,7,2,7, 3,7,3,7, 4,7,4,7, 5,7,5,7]`` for each cell type.
     """
@@ -53,7 +53,7 @@ def bounds() -> tuple[np.ndarray, np.ndarray]:
 def decode_index(x: Any) -> Any:
     """Map encoded values to indices with the reference rule ``max(0, ceil(x) - 1)``.
 
-    So 0.0 -> 0, 1.0 -> 0, 2.0 -> 1, 3.5 -> 3, 7.0 -> 6 (REFERENCE.md §2).
+    So 0.0 -> 0, 1.0 -> 0, 2.0 -> 1, 3.5 -> 3, 7.0 -> 6 (docs/reference.md §2).
 
     Args:
         x: a scalar or an array of non-negative values.
@@ -88,7 +88,7 @@ def _check_vector(vector: Any) -> np.ndarray:
 
 
 def decode(vector: Any) -> Genotype:
-    """Decode a 32-dim vector into a :class:`Genotype` (REFERENCE.md §2).
+    """Decode a 32-dim vector into a :class:`Genotype` (docs/reference.md §2).
 
     Both cells concatenate states (2, 3, 4, 5); duplicate edges are kept as they are.
 
@@ -140,7 +140,7 @@ def encode(genotype: Genotype) -> np.ndarray:
 
 
 def random_vectors(n: int, rng: np.random.Generator) -> np.ndarray:
-    """Draw ``n`` vectors uniformly over ``[lower, upper)`` (REFERENCE.md §2, initialisation).
+    """Draw ``n`` vectors uniformly over ``[lower, upper)`` (docs/reference.md §2, initialisation).
 
     Computed as ``lower + (upper - lower) * rng.random((n, 32))``.
 

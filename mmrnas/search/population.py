@@ -1,4 +1,4 @@
-"""The population of encoded architectures and its slow-fast update (REFERENCE.md §3.1)."""
+"""The population of encoded architectures and its slow-fast update (docs/reference.md §3.1)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -31,7 +31,7 @@ def _as_matrix(name: str, value: Any) -> np.ndarray:
 
 
 class Population:
-    """N encoded architectures (positions) with their velocities (REFERENCE.md §2, §3.1).
+    """N encoded architectures (positions) with their velocities (docs/reference.md §2, §3.1).
 
     Attributes:
         positions: ``(N, 32)`` float64 array, every row within :func:`~.encoding.bounds`.
@@ -106,7 +106,7 @@ class Population:
                rng: np.random.Generator,
                phi: float = 0.0,
                skip: Any | None = None) -> None:
-        """Move every pair's student towards its teacher (REFERENCE.md §3.1 steps 4-5).
+        """Move every pair's student towards its teacher (docs/reference.md §3.1 steps 4-5).
 
         ``r1`` then ``r2`` (then ``r3`` if ``phi != 0``) are drawn as ``rng.random((P, 32))``
         every call, also for skipped pairs, so the random stream does not depend on the

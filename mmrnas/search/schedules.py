@@ -1,4 +1,4 @@
-"""Per-generation learning rate and drop-path probability of the search (REFERENCE.md §4.2)."""
+"""Per-generation learning rate and drop-path probability of the search (docs/reference.md §4.2)."""
 import math
 
 __all__ = ['search_lr', 'search_drop_path_rate']

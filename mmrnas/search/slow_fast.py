@@ -1,4 +1,4 @@
-"""Slow-fast learning: who teaches whom, and how the student moves (REFERENCE.md §3).
+"""Slow-fast learning: who teaches whom, and how the student moves (docs/reference.md §3).
 
 Naming follows the paper: the better member of a pair is the *fast learner* (teacher, does not
 move); the other is the *slow learner* (student, moves towards the teacher).
@@ -24,7 +24,7 @@ def slow_fast_update(x_slow: np.ndarray,
                      phi: float = 0.0,
                      x_mean: np.ndarray | None = None,
                      r3: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Move the slow learner towards the fast one (REFERENCE.md §3.1 step 4-5, §3.2).
+    """Move the slow learner towards the fast one (docs/reference.md §3.1 step 4-5, §3.2).
 
     ``v_new = r1 * v_slow + r2 * (x_fast - x_slow) [+ phi * r3 * (x_mean - x_slow)]`` and
     ``x_new = clip(x_slow + v_new, lower, upper)``. The velocity is neither clipped nor reset.
@@ -76,7 +76,7 @@ def select_teacher(loss_a: float,
                    train_loss_b: float | None = None) -> int:
     """Return which member of a pair is the teacher (fast learner): 0 for a, 1 for b.
 
-    Rules (REFERENCE.md §3.1 step 3, §3.2 "who is better"):
+    Rules (docs/reference.md §3.1 step 3, §3.2 "who is better"):
 
     - ``'loss'`` (the reference): the lower validation loss wins.
     - ``'accuracy'``: the higher accuracy wins; equal (or unordered NaN) accuracies are broken
@@ -87,7 +87,7 @@ def select_teacher(loss_a: float,
       the caller then writes nothing back.
     - On an exact tie a is the teacher. This deliberately fixes the reference, whose update
       mask makes a the teacher while its weight write-back makes b the teacher
-      (REFERENCE.md §3.1 "Tie case").
+      (docs/reference.md §3.1 "Tie case").
 
     Args:
         loss_a: validation loss of a.

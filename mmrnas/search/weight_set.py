@@ -1,4 +1,4 @@
-"""The write-back rule of the shared weight set after a pair is compared (REFERENCE.md §4.4)."""
+"""The write-back rule of the shared weight set after a pair (docs/reference.md §4.4)."""
 from typing import Dict, Mapping, Optional
 
 import torch
@@ -28,7 +28,7 @@ def pair_write_back(teacher: Optional[State], student: Optional[State]) -> Dict[
 
     A member whose estimate is not finite (NaN/inf loss) is passed as ``None`` and writes
     nothing: with a diverged student only the teacher writes; with both diverged nothing is
-    written. Optimizer state is never kept (REFERENCE.md §4.4).
+    written. Optimizer state is never kept (docs/reference.md §4.4).
 
     Args:
         teacher (Mapping[str, Tensor], optional): The fast learner's trained state dict.

@@ -1,7 +1,12 @@
 """mmrnas.structures: the architecture as data (standard library, numpy and PyYAML only)."""
 from .genotype import CELL_KINDS, GENOTYPE_SUFFIXES, Edge, Genotype
-from .genotype_library import (GenotypeSpec, genotype_source, get_genotype, list_genotypes,
-                               resolve_genotype)
+from .genotype_library import (
+    GenotypeSpec,
+    genotype_source,
+    get_genotype,
+    list_genotypes,
+    resolve_genotype,
+)
 from .primitives import ALL_OPS, EXTRA_OPS, SEARCH_PRIMITIVES
 
 __all__ = [

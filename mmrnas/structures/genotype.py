@@ -4,7 +4,7 @@ A genotype describes the two DARTS cell types of a network. Each cell has two in
 (state 0 = output of the cell before the previous one, state 1 = output of the previous cell)
 and ``n`` intermediate nodes; node ``j`` is state ``j + 2`` and sums the outputs of two
 ``(op_name, input_index)`` edges whose input is any earlier state ``0 .. j + 1``. The cell
-output concatenates the states listed in ``*_concat``. See REFERENCE.md §1.2.
+output concatenates the states listed in ``*_concat``. See docs/reference.md §1.2.
 """
 from __future__ import annotations
 

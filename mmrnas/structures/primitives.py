@@ -1,7 +1,7 @@
 """Names of the cell operations.
 
 ``SEARCH_PRIMITIVES`` is the RelativeNAS search space in the reference order: the position of a
-name is its op id in the continuous encoding (REFERENCE.md §1.1). ``EXTRA_OPS`` exist only so
+name is its op id in the continuous encoding (docs/reference.md §1.1). ``EXTRA_OPS`` exist only so
 that the NASNet and AmoebaNet baseline genotypes can be described; they are never searched.
 """
 

@@ -1,5 +1,5 @@
 """configs/detection/ssdlite_rnas-c46l14_8xb32-200e_voc0712-320.py: SSDLite + RelativeNAS on
-PASCAL VOC (mmdet). Model facts against REFERENCE.md §6.3 / §7.3, the build-time pyramid check,
+PASCAL VOC (mmdet). Model facts against docs/reference.md §6.3 / §7.3, the build-time pyramid check,
 pretrained loading, and short real runs (our Runner and mmdet's own train script) on a
 generated handwritten-digit dataset in the real VOC format."""
 import importlib
@@ -14,8 +14,14 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
 from mmengine.runner import Runner
-from tests.utils import (assert_state_equals, load_tool, pyramid_check_message,
-                         run_toolbox_train_script, write_backbone_checkpoint)
+
+from tests.utils import (
+    assert_state_equals,
+    load_tool,
+    pyramid_check_message,
+    run_toolbox_train_script,
+    write_backbone_checkpoint,
+)
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -23,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'detection' / 'ssdlite_rnas-c46l14_8xb32-200e_voc0712-320.py'
 # Parameters of the whole detector: backbone 4,313,029 (the ImageNet C46 L14 network's
 # 5,050,029 without its 737,000-parameter classifier) + extra layers 376,023 + heads 380,772.
-# REFERENCE.md §7.3: 5.07 M (CHK 5.0698 M).
+# docs/reference.md §7.3: 5.07 M (CHK 5.0698 M).
 NUM_PARAMS = 5_069_824
 # The reference's priors (TL ssdlite_config.py): (map, shrinkage, min, max) per level.
 SPECS = ((20, 16, 60, 105), (10, 32, 105, 150), (5, 64, 150, 195), (3, 100, 195, 240),

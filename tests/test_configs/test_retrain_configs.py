@@ -142,7 +142,7 @@ def scheduled_lrs(config: Path, num_epochs: int) -> list:
 def test_imagenet_lr_schedule():
     lrs = scheduled_lrs(IN1K, 250)
 
-    def reference(e: int) -> float:  # REFERENCE.md §6.2
+    def reference(e: int) -> float:  # docs/reference.md §6.2
         if e < 5:
             return 0.5 * (e + 1) / 5
         if e < 245:

@@ -1,5 +1,5 @@
 """configs/segmentation (mmseg BiSeNetV1 + RelativeNAS C46 L14 on Cityscapes): the model the
-config builds, its loss, optimiser and schedule against the reference (REFERENCE.md §6.3), the
+config builds, its loss, optimiser and schedule against the reference (docs/reference.md §6.3), the
 pretrained-weight loading, and short real runs on a generated Cityscapes-format dataset, in
 process and through mmseg's own train script."""
 import json
@@ -21,6 +21,7 @@ from mmengine.registry import PARAM_SCHEDULERS, init_default_scope
 from mmengine.runner import Runner
 from mmengine.structures import PixelData
 from torch import nn
+
 from tests.utils import load_tool, pyramid_check_message, write_backbone_checkpoint
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -29,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = (ROOT / 'configs' / 'segmentation' /
           'bisenetv1_rnas-c46l14_2xb8-80k_cityscapes-1024x1024.py')
 
-# REFERENCE.md §7.3 / §8: the reference BiSeNet with the RelativeNAS backbone has 6 944 645
+# docs/reference.md §7.3 / §8: the reference BiSeNet with the RelativeNAS backbone has 6 944 645
 # parameters (CHK 6.9446 M; classifier removed, all three heads counted). Ours has 57 more:
 # mmseg's three 1x1 classifiers (conv_seg) have a bias (19 each), the reference's have none.
 REFERENCE_PARAMS = 6_944_645
@@ -162,7 +163,7 @@ def test_training_losses():
 
 
 def test_mult_adds_match_reference(model):
-    """REFERENCE.md §7.3 / §8: 35.35 G mult-adds at 1024x1024 with the reference's counter
+    """docs/reference.md §7.3 / §8: 35.35 G mult-adds at 1024x1024 with the reference's counter
     (Conv2d / Linear only, k*k*cin*cout/groups*Hout*Wout plus Cout*Hout*Wout for a bias; one
     image; all three heads, as the reference forwards in its train mode)."""
     total = []
@@ -265,7 +266,7 @@ def test_pretrained_prefix_loads_the_context_path_backbone(tmp_path):
 
 def reference_ohem_ce(logits: torch.Tensor, labels: torch.Tensor, thresh: float,
                       n_min: int) -> torch.Tensor:
-    """The reference's OhemCELoss (REFERENCE.md §6.3): per-pixel CE (ignored pixels 0), sorted
+    """The reference's OhemCELoss (docs/reference.md §6.3): per-pixel CE (ignored pixels 0), sorted
     descending; the pixels above -log(thresh) if the n_min-th is, else the n_min hardest;
     their mean."""
     loss = F.cross_entropy(logits, labels, ignore_index=255, reduction='none').view(-1)

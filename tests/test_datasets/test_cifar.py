@@ -24,7 +24,7 @@ def write_batch(path, images: np.ndarray, label_key: bytes, labels: list) -> Non
              b'data': images.reshape(len(images), 3072),
              b'filenames': [f'img_{i}.png'.encode() for i in range(len(images))]}
     if label_key == b'fine_labels':
-        entry[b'coarse_labels'] = [l % 20 for l in labels]
+        entry[b'coarse_labels'] = [label % 20 for label in labels]
     with open(path, 'wb') as f:
         pickle.dump(entry, f, protocol=2)
 

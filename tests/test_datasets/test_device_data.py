@@ -1,4 +1,4 @@
-"""DeviceDataset and BatchAugment against per-sample Python references (REFERENCE.md §4.2)."""
+"""DeviceDataset and BatchAugment against per-sample Python references (docs/reference.md §4.2)."""
 import numpy as np
 import pytest
 import torch

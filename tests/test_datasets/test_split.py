@@ -1,4 +1,4 @@
-"""Seeded train/validation split (REFERENCE.md §4.2 "Data split")."""
+"""Seeded train/validation split (docs/reference.md §4.2 "Data split")."""
 import numpy as np
 import pytest
 

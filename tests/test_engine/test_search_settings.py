@@ -7,8 +7,12 @@ import torch
 from mmengine.runner import Runner
 
 from mmrnas.engine import load_search_checkpoint
-from mmrnas.engine.search_settings import (check_resume_settings, check_unknown_keys,
-                                           parse_search_optim_wrapper, settings_diff)
+from mmrnas.engine.search_settings import (
+    check_resume_settings,
+    check_unknown_keys,
+    parse_search_optim_wrapper,
+    settings_diff,
+)
 from .test_search_loop import run_search, tiny_cfg
 
 pytestmark = pytest.mark.usefixtures('one_thread')

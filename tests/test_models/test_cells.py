@@ -1,4 +1,4 @@
-"""GenotypeCell: per-edge modules, stride rule, preprocessing, drop-path (REFERENCE.md §1.2-1.5)."""
+"""GenotypeCell: edge modules, strides, preprocessing, drop path (docs/reference.md §1.2-1.5)."""
 import pytest
 import torch
 import torch.nn as nn

@@ -1,4 +1,4 @@
-"""Drop-path on pooling, FactorizedReduce and identity edges, checked by values (REFERENCE.md
+"""Drop-path on pooling, FactorizedReduce and identity edges, checked by values (docs/reference.md
 §1.5): every edge output except a stride-1 ``skip_connect`` is, per sample, either zeroed or
 divided by the keep probability; identities pass unchanged.
 

@@ -1,10 +1,9 @@
-"""Cell operations, ``OPS``, ``build_norm_layer`` and ``drop_path`` (REFERENCE.md §1.1, §1.5)."""
+"""Cell operations, ``OPS``, ``build_norm_layer``, ``drop_path`` (docs/reference.md §1.1, §1.5)."""
 import pytest
 import torch
 import torch.nn as nn
 
-from mmrnas.models.ops import (OPS, Conv7x1_1x7, DilConv, FactorizedReduce, ReLUConvBN, SepConv,
-                               Zero)
+from mmrnas.models.ops import OPS, Conv7x1_1x7, DilConv, FactorizedReduce, ReLUConvBN, SepConv, Zero
 from mmrnas.models.utils import build_norm_layer, drop_path
 from mmrnas.registry import ROOT_MODELS
 from mmrnas.structures import ALL_OPS

@@ -1,4 +1,4 @@
-"""Tests of the 32-dim encoding (REFERENCE.md §2)."""
+"""Tests of the 32-dim encoding (docs/reference.md §2)."""
 import numpy as np
 import pytest
 

@@ -1,4 +1,4 @@
-"""Tests of the population and its slow-fast update (REFERENCE.md §3.1)."""
+"""Tests of the population and its slow-fast update (docs/reference.md §3.1)."""
 import numpy as np
 import pytest
 

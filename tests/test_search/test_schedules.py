@@ -1,4 +1,4 @@
-"""Per-generation lr and drop-path values (REFERENCE.md §4.2, CHK table)."""
+"""Per-generation lr and drop-path values (docs/reference.md §4.2, CHK table)."""
 import pytest
 
 from mmrnas.search.schedules import search_drop_path_rate, search_lr

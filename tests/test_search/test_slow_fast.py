@@ -1,4 +1,4 @@
-"""Tests of the slow-fast update rule and teacher selection (REFERENCE.md §3.1)."""
+"""Tests of the slow-fast update rule and teacher selection (docs/reference.md §3.1)."""
 import math
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Write-back rules of the weight set after a pair, per tensor (REFERENCE.md §4.4)."""
+"""Write-back rules of the weight set after a pair, per tensor (docs/reference.md §4.4)."""
 import torch
 
 from mmrnas.models import RelativeNASSupernet

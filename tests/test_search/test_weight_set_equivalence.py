@@ -1,6 +1,6 @@
 """Extract -> one SGD epoch -> write-back equals the reference's full-supernet training.
 
-The reference (REFERENCE.md §4.2-4.4) loads the whole weight set into a freshly built full
+The reference (docs/reference.md §4.2-4.4) loads the whole weight set into a freshly built full
 supernet, trains it with one SGD over *all* its parameters while the forward only runs the
 genotype's ops, and writes whole state dicts back with the pair rule. mmrnas copies only the
 candidate's modules out (``RelativeNASSupernet.extract``), trains them with
@@ -26,7 +26,7 @@ from mmrnas.structures import Genotype, get_genotype
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
-# The reference encoding order (REFERENCE.md §1.1) and edge offsets of nodes 0-3 (§4.1).
+# The reference encoding order (docs/reference.md §1.1) and edge offsets of nodes 0-3 (§4.1).
 PRIMITIVES = ('max_pool_3x3', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'sep_conv_5x5',
               'dil_conv_3x3', 'dil_conv_5x5')
 EDGE_OFFSETS = (0, 2, 5, 9)

@@ -37,7 +37,8 @@ def test_mmdet_retinanet_predict_uses_compiled_nms():
 
 
 def test_mmseg_bisenetv1_forward():
-    model = build_stock_model('mmseg', 'bisenetv1/bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024.py')
+    model = build_stock_model(
+        'mmseg', 'bisenetv1/bisenetv1_r18-d32_4xb4-160k_cityscapes-1024x1024.py')
     from mmengine.model import revert_sync_batchnorm
     model = revert_sync_batchnorm(model)
     with torch.no_grad():

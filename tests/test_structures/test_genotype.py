@@ -8,8 +8,14 @@ import numpy as np
 import pytest
 import yaml
 
-from mmrnas.structures import (ALL_OPS, EXTRA_OPS, SEARCH_PRIMITIVES, Genotype, get_genotype,
-                               list_genotypes)
+from mmrnas.structures import (
+    ALL_OPS,
+    EXTRA_OPS,
+    SEARCH_PRIMITIVES,
+    Genotype,
+    get_genotype,
+    list_genotypes,
+)
 
 EDGES4 = [('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('skip_connect', 0), ('max_pool_3x3', 2),
           ('dil_conv_3x3', 3), ('avg_pool_3x3', 1), ('sep_conv_5x5', 4), ('dil_conv_5x5', 0)]

@@ -4,8 +4,13 @@ import re
 
 import pytest
 
-from mmrnas.structures import (Genotype, genotype_source, get_genotype, list_genotypes,
-                               resolve_genotype)
+from mmrnas.structures import (
+    Genotype,
+    genotype_source,
+    get_genotype,
+    list_genotypes,
+    resolve_genotype,
+)
 
 RELATIVENAS_NORMAL = (('sep_conv_3x3', 0), ('dil_conv_5x5', 1), ('sep_conv_3x3', 1),
                       ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('sep_conv_5x5', 1),

@@ -12,7 +12,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_imagenet_relativenas():
-    """REFERENCE.md §6.2 / §8: 5,050,029 params (aux excluded), 562.97 M mult-adds."""
+    """docs/reference.md §6.2 / §8: 5,050,029 params (aux excluded), 562.97 M mult-adds."""
     result = run()
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -28,7 +28,7 @@ def test_imagenet_relativenas():
 
 
 def test_cifar_relativenas():
-    """REFERENCE.md §8: 3,928,222 params (aux excluded), 616.83 M mult-adds at 32x32."""
+    """docs/reference.md §8: 3,928,222 params (aux excluded), 616.83 M mult-adds at 32x32."""
     result = run('RelativeNAS', '--stem', 'cifar', '--num-classes', '10')
     assert result.returncode == 0, result.stderr
     assert ('classifier (reference convention, auxiliary head excluded): 3,928,222'

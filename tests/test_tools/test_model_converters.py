@@ -2,7 +2,7 @@
 logits, loaded as a classifier and as a pretrained backbone.
 
 The reference networks (RelativeNAS / DARTS ``NetworkCIFAR`` and ``NetworkImageNet``, written
-from REFERENCE.md §1 with the reference's module names) come from the library test.
+from docs/reference.md §1 with the reference's module names) come from the library test.
 """
 import argparse
 import os
@@ -15,9 +15,13 @@ from mmengine.runner import load_checkpoint
 
 from mmrnas.models import RelativeNASBackbone
 from tests.utils import TOOLS, load_tool
-from ..test_models.test_utils.test_checkpoint_conversion import (C, LAYERS, assert_same,
-                                                                 build_classifier,
-                                                                 build_reference)
+from ..test_models.test_utils.test_checkpoint_conversion import (
+    LAYERS,
+    C,
+    assert_same,
+    build_classifier,
+    build_reference,
+)
 
 SCRIPT = TOOLS / 'model_converters' / 'relativenas_to_mmrnas.py'
 ERROR_PREFIX = 'relativenas_to_mmrnas: error: '

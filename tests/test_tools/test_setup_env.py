@@ -1,4 +1,5 @@
-"""tools/setup_env.sh refuses bad input with one clear line, before touching any venv."""
+"""tools/setup_env.sh refuses bad input with one clear line, before touching any venv, and
+looks for prebuilt wheels only where it is told to and in its own cache."""
 import shutil
 import subprocess
 from pathlib import Path
@@ -49,3 +50,26 @@ def test_unknown_argument(repo_copy):
     result = run_setup(repo_copy, '--frobnicate')
     assert result.returncode == 2
     assert "unknown argument '--frobnicate'" in result.stderr
+
+
+@pytest.mark.parametrize('args, env, message', [
+    (('--wheel-cache', '/nonexistent/wheels'), {},
+     "--wheel-cache: no folder '/nonexistent/wheels'"),
+    ((), {'MMRNAS_WHEEL_CACHE': '/nonexistent/wheels'},
+     "MMRNAS_WHEEL_CACHE: no folder '/nonexistent/wheels'"),
+    (('--wheel-cache', ), {}, '--wheel-cache needs a folder'),
+])
+def test_missing_wheel_cache(repo_copy, args, env, message):
+    result = run_setup(repo_copy, *args, **env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f'setup_env: {message}' + (
+        ' (see --help)' if 'needs' in message else '')]
+    assert not (repo_copy / '.venv').exists()
+
+
+def test_wheel_cache_stays_inside_its_own_folders():
+    """No default outside the repository: an extra cache comes only from --wheel-cache or
+    MMRNAS_WHEEL_CACHE, and the script's own cache lives in the user's cache folder."""
+    script = (ROOT / 'tools' / 'setup_env.sh').read_text()
+    assert '../' not in script and 'shared' not in script
+    assert 'LOCAL_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mmrnas/wheels"' in script

@@ -13,16 +13,15 @@ from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
 
 from mmrnas.structures import get_genotype
-
-from tests.test_configs.test_retrain_configs import (CIFAR10, CONFIGS, read_scalars,
-                                                      tiny_options)
-
-# Re-exported fixture (pytest finds it by name in this module).
-from tests.test_configs.test_retrain_configs import tiny_cifar10  # noqa: F401
+from tests.test_configs import test_retrain_configs
+from tests.test_configs.test_retrain_configs import CIFAR10, CONFIGS, read_scalars, tiny_options
 from tests.test_utils.test_cli import DARTS_TEXT
 from tests.utils import load_tool
 
 pytestmark = pytest.mark.usefixtures('one_thread')
+
+# Re-exported fixture (pytest finds it by name in this module).
+tiny_cifar10 = test_retrain_configs.tiny_cifar10
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools'
 DIGITS = CONFIGS / 'rnas_c8l5_1xb64-12e_digits-16.py'
@@ -67,8 +66,12 @@ def test_resume_and_test(tiny_cifar10, tmp_path):
 def test_converted_official_checkpoint_evaluates(tiny_cifar10, tmp_path):
     """An official-layout CIFAR checkpoint, converted by the tool, runs through tools/test.py
     (weights-only loading: the converted file holds tensors and plain metadata only)."""
-    from tests.test_models.test_utils.test_checkpoint_conversion import (C, CLASSES, LAYERS,
-                                                                         build_reference)
+    from tests.test_models.test_utils.test_checkpoint_conversion import (
+        CLASSES,
+        LAYERS,
+        C,
+        build_reference,
+    )
     official = tmp_path / 'relativenas_cifar10.pt'
     torch.save({f'module.{k}': v for k, v in build_reference(imagenet=False).state_dict().items()},
                official)

@@ -7,8 +7,13 @@ import torch
 from mmengine.config import Config, DictAction
 
 from mmrnas.structures import get_genotype, resolve_genotype
-from mmrnas.utils.cli import (CfgOptionsAction, describe_genotypes, describe_threads,
-                              exit_on_user_errors, load_config)
+from mmrnas.utils.cli import (
+    CfgOptionsAction,
+    describe_genotypes,
+    describe_threads,
+    exit_on_user_errors,
+    load_config,
+)
 
 #: What DARTS logs print: tuples and range() concat, as in the issue's command line.
 DARTS_TEXT = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), "

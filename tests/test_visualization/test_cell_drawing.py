@@ -12,8 +12,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from mmrnas.structures import ALL_OPS, Genotype, get_genotype
-from mmrnas.visualization import draw_cell, save_genotype_drawings
-from mmrnas.visualization import cell_drawing
+from mmrnas.visualization import cell_drawing, draw_cell, save_genotype_drawings
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 NAMES = ['normal.png', 'normal.svg', 'reduce.png', 'reduce.svg']

@@ -6,7 +6,7 @@ Usage: python tools/analysis_tools/backbone_summary.py [GENOTYPE] [--stem imagen
 GENOTYPE is a known name (default ``RelativeNAS``), a .yaml/.json genotype file or DARTS
 ``Genotype(...)`` text. The parameter count and mult-adds of the matching reference network
 (backbone + global pool + linear classifier, auxiliary head excluded) use the reference's
-counting rules (REFERENCE.md §8), so that ``RelativeNAS`` with the defaults prints the numbers
+counting rules (docs/reference.md §8), so that ``RelativeNAS`` with the defaults prints the numbers
 of the published ImageNet-mobile model.
 """
 import argparse

@@ -4,7 +4,7 @@ Usage: python tools/analysis_tools/get_flops.py CONFIG [--shape H [W]] [--train-
        [--cfg-options KEY=VALUE ...]
 
 Prints parameters with and without the auxiliary head (the paper excludes it), the mult-adds of
-the RelativeNAS reference counter (conv + linear only, one image, eval mode; REFERENCE.md §8)
+the RelativeNAS reference counter (conv + linear only, one image, eval mode; docs/reference.md §8)
 and, side by side, MMEngine's ``get_model_complexity_info`` (an fvcore-style counter that traces
 the graph: it drops computations whose result is unused — e.g. ``preprocess0`` of a reduction
 cell whose edges never read state 0, which the reference does count — and skips operators it
@@ -16,25 +16,18 @@ import argparse
 import logging
 import sys
 
-import torch.nn as nn
 from mmengine.logging import MMLogger
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS, init_default_scope
 
-from mmrnas.models.utils.complexity import count_mult_adds, count_parameters, forward_tensor
-from mmrnas.utils.cli import (CfgOptionsAction, describe_genotypes, describe_threads,
-                              exit_on_user_errors, load_config)
-
-
-class TensorForward(nn.Module):
-    """Wraps a model so that ``forward(x)`` is its plain tensor forward (for tracing)."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, inputs):
-        return forward_tensor(self.model, inputs)
+from mmrnas.models.utils.complexity import TensorForward, count_mult_adds, count_parameters
+from mmrnas.utils.cli import (
+    CfgOptionsAction,
+    describe_genotypes,
+    describe_threads,
+    exit_on_user_errors,
+    load_config,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

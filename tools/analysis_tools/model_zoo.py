@@ -9,7 +9,7 @@ BN, ``Pretrained`` init configs dropped, so nothing is downloaded or loaded), co
   as the reference's ``count_parameters_in_MB``; transfer models: the whole model, as the
   reference counts them with the backbone classifier removed) and the backbone alone;
 - mult-adds with mmrnas's reference counter, ``mmrnas.models.utils.complexity.count_mult_adds``
-  (the RelativeNAS rule, REFERENCE.md §8: one image, ``nn.Conv2d`` and ``nn.Linear`` only, one
+  (the RelativeNAS rule, docs/reference.md §8: one image, ``nn.Conv2d`` and ``nn.Linear`` only, one
   multiply-add = 1), at the input size of each task (CIFAR 32x32, ImageNet 224x224, SSDLite
   320x320, BiSeNet 1024x1024, SimpleBaseline 256x192 (h x w), digits 16x16);
 
@@ -87,7 +87,7 @@ class Entry:
         cfg_options: ``--cfg-options`` applied before building (baseline variants).
         metafile: ``configs/<metafile>/metafile.yml`` holding it; None: not in a metafile.
         reported: Reported by the paper, by column; text.
-        chk: The reference code's own counts (REFERENCE.md §7-8, "CHK"), for the comparison:
+        chk: The reference code's own counts (docs/reference.md §7-8, "CHK"), for the comparison:
             ``params`` / ``params_all`` as exact ints or ``(value, unit, decimals)``,
             ``mult_adds`` as ``(value, unit, decimals)``.
         chk_note: Why a count differs from the reference code, when it does.
@@ -218,7 +218,7 @@ ENTRIES: List[Entry] = [
                       '26.7 % / 8.7 %)', params='DARTS README: 4.7 M',
                       mult_adds='DARTS README: 574 M'),
         chk=dict(mult_adds=(529.9, 'M', 1)),
-        chk_note='The published 574 M of DARTS comes from another counter; REFERENCE.md '
+        chk_note='The published 574 M of DARTS comes from another counter; docs/reference.md '
         '§7.2 compares within one counter only.'),
     # ----------------------------------------------------------------------------- VOC
     Entry(
@@ -259,7 +259,7 @@ ENTRIES: List[Entry] = [
             metrics={'mIoU': 78.7},
             metadata={'Training Data': 'Cityscapes', 'Iterations': 80000, 'Batch Size': 16,
                       'Note': 'the abstracts report 78.7 mIoU, the EMI blog post 78.1 '
-                      '(unresolved; REFERENCE.md section 7.1)'},
+                      '(unresolved; docs/reference.md §7.1)'},
             reported=True)),
     # ----------------------------------------------------------------------------- COCO
     Entry(

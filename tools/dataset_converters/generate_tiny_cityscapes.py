@@ -82,8 +82,8 @@ def _render(rng: np.random.Generator, height: int, width: int, digit_images: np.
         for _ in range(20):
             top = int(rng.integers(0, height - size + 1))
             left = int(rng.integers(0, width - size + 1))
-            if all(top >= t + s or t >= top + size or left >= l + s or l >= left + size
-                   for t, l, s in boxes):
+            if all(top >= t + s or t >= top + size or left >= x + s or x >= left + size
+                   for t, x, s in boxes):
                 break
         else:
             continue

@@ -25,9 +25,11 @@ from typing import Any
 
 import torch
 
-from mmrnas.models.utils.checkpoint_conversion import (convert_relativenas_state_dict,
-                                                       describe_relativenas_state_dict,
-                                                       extract_state_dict)
+from mmrnas.models.utils.checkpoint_conversion import (
+    convert_relativenas_state_dict,
+    describe_relativenas_state_dict,
+    extract_state_dict,
+)
 from mmrnas.utils.fileio import atomic_write
 
 TOOL = 'tools/model_converters/relativenas_to_mmrnas.py'

@@ -1,4 +1,4 @@
-"""Linear drop-path schedule of the RelativeNAS / DARTS retraining (REFERENCE.md §1.5).
+"""Linear drop-path schedule of the RelativeNAS / DARTS retraining (docs/reference.md §1.5).
 
 Configs (including mmpretrain ones) load this module with
 ``custom_imports=dict(imports=['mmrnas.engine.hooks.drop_path_schedule_hook'])``.

@@ -26,8 +26,8 @@ class GenotypeDumpHook(Hook):
 
     - every generation: ``genotypes/generation_<NNN>.yaml`` (the population that generation
       evaluated, decoded, in slot order; generations count from 001, as the log and the
-      checkpoints ``search_generation_<NNN>.pth`` do) and ``history.jsonl`` (one line per generation: pairs,
-      losses, accuracies, teachers, diversity, lr, seconds);
+      checkpoints ``search_generation_<NNN>.pth`` do) and ``history.jsonl`` (one line per
+      generation: pairs, losses, accuracies, teachers, diversity, lr, seconds);
     - at the end: ``best_genotype.yaml``, ``genotypes/final_population.yaml``,
       ``final_selection.json`` and drawings of the best cells (``best_genotype_normal.png``
       ...).

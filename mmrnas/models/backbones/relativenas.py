@@ -19,7 +19,7 @@ NUM_STAGES = 4
 
 @ROOT_MODELS.register_module()
 class RelativeNASBackbone(BaseModule):
-    """Stem + a stack of genotype cells (REFERENCE.md §1.3-1.4), without pool or classifier.
+    """Stem + a stack of genotype cells (docs/reference.md §1.3-1.4), without pool or classifier.
 
     ``num_cells`` cells, with reduction cells (stride 2, channels doubled) at
     ``num_cells // 3`` and ``2 * num_cells // 3``. Two stems, as in the reference:
@@ -42,7 +42,7 @@ class RelativeNASBackbone(BaseModule):
     ====  ===============================================  ===========  =========
 
     For ``genotype='RelativeNAS'``, ImageNet stem, C=46, 14 cells, the channels are
-    46 / 184 / 368 / 736 (the transfer backbone of REFERENCE.md §6.3 uses indices 1-3).
+    46 / 184 / 368 / 736 (the transfer backbone of docs/reference.md §6.3 uses indices 1-3).
 
     Deviation from the reference: ``stem1`` starts with a ReLU that is *not* in place, so
     output 0 is the BN output of ``stem0``. The reference's in-place ReLU also rectifies the

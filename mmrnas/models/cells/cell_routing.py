@@ -15,7 +15,7 @@ def route_cell(states: List[torch.Tensor], edge_ops: Sequence[nn.Module],
     """Run the intermediate nodes of a cell and concatenate its output states.
 
     Node ``j`` (state ``j + 2``) sums the outputs of edges ``2j`` and ``2j + 1``; edge ``k``
-    applies ``edge_ops[k]`` to ``states[input_indices[k]]``. Drop-path (REFERENCE.md §1.5) is
+    applies ``edge_ops[k]`` to ``states[input_indices[k]]``. Drop-path (docs/reference.md §1.5) is
     applied to every edge output except :class:`~torch.nn.Identity` ones; an op listed for two
     edges runs twice and draws two masks, as in the reference search network.
 

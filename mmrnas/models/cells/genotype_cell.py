@@ -12,7 +12,7 @@ __all__ = ['GenotypeCell']
 
 
 class GenotypeCell(nn.Module):
-    """A DARTS-style cell with the ops and inputs fixed by a genotype (REFERENCE.md §1.2-1.3).
+    """A DARTS-style cell with the ops and inputs fixed by a genotype (docs/reference.md §1.2-1.3).
 
     The two inputs (states 0 and 1, the outputs of the cells k-2 and k-1) are preprocessed to
     ``channels``; every intermediate node sums the outputs of its two edges; the cell outputs

@@ -1,4 +1,4 @@
-"""The DARTS / RelativeNAS auxiliary classifiers (REFERENCE.md §1.4)."""
+"""The DARTS / RelativeNAS auxiliary classifiers (docs/reference.md §1.4)."""
 from typing import List, Optional, Union
 
 import torch

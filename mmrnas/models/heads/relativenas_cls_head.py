@@ -32,7 +32,7 @@ class RelativeNASClsHead(ClsHead):
     (the stem) has C or 3C channels, never the auxiliary feature's 4C per concatenated node,
     and levels 1 and 2 have a higher resolution than every later level.
     :meth:`loss` returns ``{'loss': main loss, 'loss_aux': aux_weight * aux loss}`` with the
-    same loss module for both (REFERENCE.md §1.4, §6.1-6.2: weight 0.4, label smoothing on
+    same loss module for both (docs/reference.md §1.4, §6.1-6.2: weight 0.4, label smoothing on
     ImageNet); :meth:`predict` and :meth:`forward` use only the main logits.
 
     Args:

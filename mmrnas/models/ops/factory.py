@@ -1,6 +1,6 @@
 """``OPS``: op name -> ``builder(channels, stride, affine=True, norm_cfg=dict(type='BN'))``.
 
-Covers every name in :data:`mmrnas.structures.ALL_OPS` (REFERENCE.md §1.1). Every op keeps the
+Covers every name in :data:`mmrnas.structures.ALL_OPS` (docs/reference.md §1.1). Every op keeps the
 channel count. A stride-2 ``skip_connect`` is a :class:`FactorizedReduce`; pools carry no norm
 layer, pad by 1, and ``avg_pool_3x3`` excludes the padding from its average; separable convs
 pad by ``k // 2``; dilated convs use dilation 2 and pad by ``k - 1``.

@@ -1,4 +1,4 @@
-"""The cell operations of DARTS-style search spaces (REFERENCE.md §1.1).
+"""The cell operations of DARTS-style search spaces (docs/reference.md §1.1).
 
 Layouts mirror the DARTS / RelativeNAS ``operations.py`` module by module, so an official
 checkpoint converts to these modules by renaming prefixes only:

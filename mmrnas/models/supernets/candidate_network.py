@@ -13,7 +13,8 @@ __all__ = ['CandidateCell', 'CandidateNetwork', 'is_op_key']
 def is_op_key(name: str) -> bool:
     """Whether a state-dict key of a supernet or candidate belongs to a cell op
     (``cells.<i>.ops.<k>...``) rather than to a layer every candidate shares (stem, preprocess,
-    classifier) — the reference's ``"cells" in key and "_ops" in key`` test (REFERENCE.md §4.4)."""
+    classifier) — the reference's ``"cells" in key and "_ops" in key`` test
+    (docs/reference.md §4.4)."""
     parts = name.split('.')
     return len(parts) > 3 and parts[0] == 'cells' and parts[2] == 'ops'
 

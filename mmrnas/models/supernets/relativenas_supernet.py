@@ -17,7 +17,7 @@ __all__ = ['RelativeNASSupernet']
 
 @MODELS.register_module()
 class RelativeNASSupernet(BaseModel):
-    """The shared weight set of a RelativeNAS search (REFERENCE.md §4.1).
+    """The shared weight set of a RelativeNAS search (docs/reference.md §4.1).
 
     A CIFAR-style network (stem Conv3x3 -> ``stem_multiplier * C`` + BN, ``num_cells`` cells
     with reductions at ``num_cells // 3`` and ``2 * num_cells // 3``, global average pooling,

@@ -14,7 +14,7 @@ Edge = Tuple[str, int]
 
 
 class SupernetCell(nn.Module):
-    """All ``len(primitives)`` ops on every edge of a DARTS cell (REFERENCE.md §4.1).
+    """All ``len(primitives)`` ops on every edge of a DARTS cell (docs/reference.md §4.1).
 
     Node ``j`` may read states ``0 .. j + 1``; the op for (node ``j``, input ``i``, op ``o``)
     is ``ops[(edge_offset(j) + i) * len(primitives) + o]`` with

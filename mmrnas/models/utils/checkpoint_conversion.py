@@ -1,8 +1,8 @@
 """Convert official RelativeNAS (DARTS ``model.py``) state dicts to mmrnas key names.
 
-The reference ``NetworkCIFAR`` / ``NetworkImageNet`` (REFERENCE.md §1) and
+The reference ``NetworkCIFAR`` / ``NetworkImageNet`` (docs/reference.md §1) and
 ``RelativeNASBackbone`` + ``RelativeNASClsHead`` have the same module layout below the cell
-level (REFERENCE.md §1.1, ``mmrnas/models/ops/primitives.py``), so conversion only renames
+level (docs/reference.md §1.1, ``mmrnas/models/ops/primitives.py``), so conversion only renames
 prefixes:
 
 =============================================  ===============================================

@@ -1,4 +1,4 @@
-"""Parameter and mult-add counting with the reference's rules (REFERENCE.md §8).
+"""Parameter and mult-add counting with the reference's rules (docs/reference.md §8).
 
 The RelativeNAS repository counts parameters as the sum of ``numel`` over
 ``named_parameters()`` excluding every name containing ``'aux'`` (the auxiliary head), and
@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 
-__all__ = ['count_parameters', 'count_mult_adds', 'forward_tensor']
+__all__ = ['TensorForward', 'count_parameters', 'count_mult_adds', 'forward_tensor']
 
 
 def count_parameters(model: nn.Module, exclude: Sequence[str] = ('aux', )) -> int:
@@ -34,6 +34,18 @@ def forward_tensor(model: nn.Module, inputs: torch.Tensor):
     if isinstance(model, BaseModel):
         return model(inputs, None, mode='tensor')
     return model(inputs)
+
+
+class TensorForward(nn.Module):
+    """Wraps a model so that ``forward(x)`` is its plain tensor forward (:func:`forward_tensor`),
+    for tracing and export (``get_flops.py``, ``pytorch2onnx.py``)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: torch.Tensor):
+        return forward_tensor(self.model, inputs)
 
 
 def _conv_cost(module: nn.Conv2d, output: torch.Tensor) -> int:

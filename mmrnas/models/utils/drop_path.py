@@ -47,10 +47,10 @@ def _current_shard() -> Optional[Tuple[int, int, int]]:
 def drop_path(x: torch.Tensor, p: Union[float, torch.Tensor], training: bool) -> torch.Tensor:
     """Zero whole samples of ``x`` with probability ``p`` and rescale the rest by ``1 / (1 - p)``.
 
-    Same distribution as the reference (REFERENCE.md §1.5), but out of place and device-agnostic
-    (REFERENCE.md §9.2): the reference multiplies the op output in place and draws the mask
-    with ``torch.cuda.FloatTensor``. Inside :func:`batch_shard` the mask of the whole batch is
-    drawn and this shard's rows are used.
+    Same distribution as the reference (docs/reference.md §1.5), but out of place and
+    device-agnostic (docs/reference.md §9.1 item 2): the reference multiplies the op output in
+    place and draws the mask with ``torch.cuda.FloatTensor``. Inside :func:`batch_shard` the
+    mask of the whole batch is drawn and this shard's rows are used.
 
     Args:
         x (Tensor): Input of shape (N, C, H, W).

@@ -8,14 +8,19 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS as ROOT_MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmrnas.models import (AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet, GenotypeCell,
-                           ReLUConvBN, RelativeNASBackbone)
+from mmrnas.models import (
+    AuxiliaryHeadCIFAR,
+    AuxiliaryHeadImageNet,
+    GenotypeCell,
+    RelativeNASBackbone,
+    ReLUConvBN,
+)
 from mmrnas.registry import MODELS
 from mmrnas.structures import get_genotype
 
 
 def paper_params(module: nn.Module) -> int:
-    """REFERENCE.md §8: parameters whose name does not contain 'aux'."""
+    """docs/reference.md §8: parameters whose name does not contain 'aux'."""
     return sum(p.numel() for name, p in module.named_parameters() if 'aux' not in name)
 
 
@@ -38,7 +43,7 @@ class Classifier(nn.Module):
     ('DARTS_V2', 'imagenet', 48, 14, 1000, None, (4_718_752, 4_718_752)),
 ])
 def test_parameter_counts(genotype, stem, channels, cells, classes, aux_head, expected):
-    """The reference's counts (REFERENCE.md §6.1, §6.2, §8)."""
+    """The reference's counts (docs/reference.md §6.1, §6.2, §8)."""
     model = Classifier(
         classes, aux_head, genotype=genotype, stem=stem, base_channels=channels,
         num_cells=cells)

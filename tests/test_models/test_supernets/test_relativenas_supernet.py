@@ -1,4 +1,4 @@
-"""The weight set: layout and indexing of REFERENCE.md §4.1, candidates cut from it."""
+"""The weight set: layout and indexing of docs/reference.md §4.1, candidates cut from it."""
 import pytest
 import torch
 

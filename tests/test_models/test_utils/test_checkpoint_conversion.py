@@ -1,7 +1,7 @@
 """convert_relativenas_state_dict: reference (DARTS model.py) keys -> mmrnas keys.
 
 The reference networks below are an independent re-implementation of the RelativeNAS / DARTS
-``model.py`` ``NetworkCIFAR`` and ``NetworkImageNet``, written from REFERENCE.md §1 with the
+``model.py`` ``NetworkCIFAR`` and ``NetworkImageNet``, written from docs/reference.md §1 with the
 reference's module names, so that their state dicts have the official checkpoint layout.
 ``tests/test_tools/test_model_converters.py`` reuses them.
 """
@@ -14,11 +14,13 @@ from mmpretrain.registry import MODELS
 
 import mmrnas.models  # noqa: F401  (registers RelativeNASBackbone)
 import mmrnas.models.heads.relativenas_cls_head  # noqa: F401  (registers RelativeNASClsHead)
-from mmrnas.models.utils.checkpoint_conversion import (convert_relativenas_state_dict,
-                                                       describe_relativenas_state_dict,
-                                                       extract_state_dict)
+from mmrnas.models.utils.checkpoint_conversion import (
+    convert_relativenas_state_dict,
+    describe_relativenas_state_dict,
+    extract_state_dict,
+)
 
-# REFERENCE.md §6.4, verbatim: (op, input index) pairs, two per node; concat = 2..5.
+# docs/reference.md §6.4, verbatim: (op, input index) pairs, two per node; concat = 2..5.
 RELATIVENAS_NORMAL = [('sep_conv_3x3', 0), ('dil_conv_5x5', 1), ('sep_conv_3x3', 1),
                       ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('sep_conv_5x5', 1),
                       ('skip_connect', 0), ('sep_conv_3x3', 0)]

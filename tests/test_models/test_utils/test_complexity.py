@@ -1,4 +1,4 @@
-"""The reference counting rules (REFERENCE.md §8), on hand-sized layers and published nets."""
+"""The reference counting rules (docs/reference.md §8), on hand-sized layers and published nets."""
 import torch.nn as nn
 
 from mmrnas.models.utils.complexity import count_mult_adds, count_parameters
