@@ -3,9 +3,17 @@
 Each registry names the modules that register into it (``locations``), so that
 ``Registry.build`` imports them on demand; ``import mmrnas`` itself stays light.
 
-``RelativeNASBackbone`` is additionally registered in MMEngine's root ``MODELS``: the
-OpenMMLab toolboxes' registries are children of the root, so ``type='RelativeNASBackbone'``
-resolves from mmdet, mmseg, mmpose and mmpretrain configs.
+**The registration rule** (docs/get_started.md, "Names in configs", says the same for users):
+
+- ``RelativeNASBackbone`` is the one name that downstream configs use bare: it is registered
+  in this scope's ``MODELS`` and in MMEngine's root ``MODELS`` (:data:`ROOT_MODELS`). The
+  OpenMMLab toolboxes' registries are children of the root, so ``type='RelativeNASBackbone'``
+  resolves from mmdet, mmseg, mmpose and mmpretrain configs.
+- Everything else (heads, necks, detectors, losses, datasets, hooks, loops) lives in the
+  ``mmrnas`` scope only. From another scope's config (``default_scope='mmdet'``, ...) it is
+  named with the scope prefix, ``type='mmrnas.RelativeNASClsHead'``; MMEngine resolves
+  ``mmrnas.X`` through the root into this scope. Modules that import a toolbox register here
+  too and are loaded by the config's ``custom_imports``.
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS

@@ -35,3 +35,31 @@ def test_scoped_lookup_from_root():
         assert registry.MODELS.get('_RegistryProbe') is Probe
     finally:
         registry.MODELS._module_dict.pop('_RegistryProbe')
+
+
+def test_registration_rule():
+    """Only RelativeNASBackbone is in MMEngine's root registry as well; everything else is
+    in the mmrnas scope only and resolves from other scopes as ``mmrnas.X``."""
+    import mmdet.registry
+    import mmpretrain.registry
+    from mmdet.models.dense_heads import SSDHead
+
+    import mmrnas.datasets.digits_cls_dataset  # noqa: F401
+    import mmrnas.downstream.mmdet_ssdlite  # noqa: F401
+    import mmrnas.engine  # noqa: F401
+    import mmrnas.models  # noqa: F401
+    import mmrnas.models.heads.relativenas_cls_head  # noqa: F401
+    assert root.MODELS.get('RelativeNASBackbone') is registry.MODELS.get('RelativeNASBackbone')
+    scoped = [(registry.MODELS, root.MODELS, 'RelativeNASClsHead', mmpretrain.registry.MODELS),
+              (registry.HOOKS, root.HOOKS, 'DropPathScheduleHook', mmpretrain.registry.HOOKS),
+              (registry.DATASETS, root.DATASETS, 'DigitsDataset', mmpretrain.registry.DATASETS),
+              (registry.MODELS, root.MODELS, 'SSDLiteHead', mmdet.registry.MODELS),
+              (registry.TASK_UTILS, root.TASK_UTILS, 'SSDLiteAnchorGenerator',
+               mmdet.registry.TASK_UTILS)]
+    for own, mmengine_root, name, toolbox in scoped:
+        assert name in own.module_dict and name not in mmengine_root.module_dict, name
+        assert toolbox.get(name) is None, name
+        assert toolbox.get(f'mmrnas.{name}') is own.get(name)
+    # the loss_cls fix of mmdet 3.3.0's SSDHead is on our subclass, not patched into mmdet
+    assert not hasattr(SSDHead, 'loss_cls')
+    assert registry.MODELS.get('SSDLiteHead').loss_cls is None

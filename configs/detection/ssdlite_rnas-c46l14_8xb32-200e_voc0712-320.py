@@ -57,7 +57,7 @@ torch_default_init = dict(
 model = dict(
     # mmdet's SingleStageDetector plus a build-time check that the backbone's pyramid (here
     # out_indices=(2, 3): stride 16 / 368 ch, stride 32 / 736 ch) fits the neck.
-    type='PyramidCheckedSingleStageDetector',
+    type='mmrnas.PyramidCheckedSingleStageDetector',
     data_preprocessor=data_preprocessor,
     backbone=dict(
         type='RelativeNASBackbone',
@@ -74,7 +74,7 @@ model = dict(
     # expand ratios, hence SSDLiteNeck (mmrnas.downstream.mmdet_ssdlite, on mmdet's
     # InvertedResidual).
     neck=dict(
-        type='SSDLiteNeck',
+        type='mmrnas.SSDLiteNeck',
         in_channels=(368, 736),
         out_channels=(512, 256, 256, 64),
         expand_ratios=(0.2, 0.25, 0.5, 0.25),
@@ -84,7 +84,7 @@ model = dict(
     # mmdet's SSDHead with use_depthwise (depthwise 3x3 + BN + ReLU6 + 1x1), except, as in the
     # reference, a plain 1x1 conv on the last (1x1) level and a bias on the depthwise convs.
     bbox_head=dict(
-        type='SSDLiteHead',
+        type='mmrnas.SSDLiteHead',
         num_classes=20,  # 21 with the background of the reference
         in_channels=(368, 736, 512, 256, 256, 64),
         use_depthwise=True,
@@ -98,7 +98,7 @@ model = dict(
         # and min with aspect ratios 2 and 3 (both orientations): 6 priors. Sizes clamped to
         # the input size, as generate_ssd_priors(clamp=True) does.
         anchor_generator=dict(
-            type='SSDLiteAnchorGenerator',
+            type='mmrnas.SSDLiteAnchorGenerator',
             scale_major=False,
             strides=[16, 32, 64, 100, 150, 300],
             ratios=[[2, 3], [2, 3], [2, 3], [2, 3], [2, 3], [2, 3]],

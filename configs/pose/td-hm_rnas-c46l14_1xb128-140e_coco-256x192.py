@@ -67,7 +67,7 @@ norm_cfg = dict(type='BN')
 model = dict(
     # TopdownPoseEstimator plus a build-time check that the backbone's out_indices give the
     # head's pyramid (one 736-ch map at stride 32), see mmrnas/downstream/mmpose_simplebaseline.py.
-    type='PyramidCheckedTopdownPoseEstimator',
+    type='mmrnas.PyramidCheckedTopdownPoseEstimator',
     # The reference normalises RGB images with the ImageNet mean / std.
     data_preprocessor=dict(
         type='PoseDataPreprocessor',

@@ -39,7 +39,7 @@ model = dict(
         # Set every epoch by DropPathScheduleHook (custom_hooks).
         drop_path_rate=0.0),
     head=dict(
-        type='RelativeNASClsHead',
+        type='mmrnas.RelativeNASClsHead',
         num_classes=num_classes,
         in_channels=576,
         aux_in_channels=576,
@@ -93,7 +93,7 @@ val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=128)
 
-custom_hooks = [dict(type='DropPathScheduleHook', max_rate=0.3)]
+custom_hooks = [dict(type='mmrnas.DropPathScheduleHook', max_rate=0.3)]
 
 # ---------------------------------------------------------------- runtime
 # The reference saves every epoch; keeping the last 3 only saves disk.

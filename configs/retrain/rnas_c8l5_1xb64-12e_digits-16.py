@@ -31,7 +31,7 @@ model = dict(
         num_cells=5,
         drop_path_rate=0.0),
     head=dict(
-        type='RelativeNASClsHead',
+        type='mmrnas.RelativeNASClsHead',
         num_classes=10,
         # 4 nodes x 4C after the two channel doublings.
         in_channels=16 * base_channels,
@@ -53,13 +53,15 @@ train_dataloader = dict(
     batch_size=64,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(type='DigitsDataset', split='train', size=image_size, pipeline=train_pipeline),
+    dataset=dict(
+        type='mmrnas.DigitsDataset', split='train', size=image_size, pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(
     batch_size=128,
     num_workers=0,
     persistent_workers=False,
-    dataset=dict(type='DigitsDataset', split='test', size=image_size, pipeline=test_pipeline),
+    dataset=dict(
+        type='mmrnas.DigitsDataset', split='test', size=image_size, pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = val_dataloader
@@ -75,7 +77,7 @@ train_cfg = dict(by_epoch=True, max_epochs=12, val_interval=6)
 val_cfg = dict()
 test_cfg = dict()
 
-custom_hooks = [dict(type='DropPathScheduleHook', max_rate=0.1)]
+custom_hooks = [dict(type='mmrnas.DropPathScheduleHook', max_rate=0.1)]
 
 # ---------------------------------------------------------------- runtime
 default_hooks = dict(

@@ -58,7 +58,7 @@ act_cfg = dict(type='LeakyReLU', negative_slope=0.01)
 # by the kept fraction).
 ohem_sampler = dict(
     type='OHEMPixelSampler', thresh=0.7, min_kept=crop_size[0] * crop_size[1] // 16)
-ohem_loss = dict(type='OhemCrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)
+ohem_loss = dict(type='mmrnas.OhemCrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)
 
 # ---------------------------------------------------------------- model
 data_preprocessor = dict(
@@ -104,7 +104,7 @@ model = dict(
         # 1.2.2 would build context_channels[1] = 368), norm / act configs passed to every
         # block, the reference's SE-style fusion attention, and a build-time check of the
         # backbone pyramid: mmrnas/downstream/mmseg_bisenetv1.py.
-        type='RelativeNASBiSeNetV1',
+        type='mmrnas.RelativeNASBiSeNetV1',
         in_channels=3,
         # Spatial path: 7x7 s2 (64) -> 3x3 s2 (64) -> 3x3 s2 (64) -> 1x1 (128).
         spatial_channels=(64, 64, 64, 128),

@@ -7,8 +7,8 @@ This module imports mmpretrain; configs load it with
 from typing import List, Optional
 
 from mmpretrain.datasets import BaseDataset
-from mmpretrain.registry import DATASETS
 
+from mmrnas.registry import DATASETS
 from .digits import load_digits
 
 __all__ = ['DigitsDataset']

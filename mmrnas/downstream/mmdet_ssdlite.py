@@ -1,7 +1,8 @@
 """mmdet integration for SSDLite with a RelativeNAS backbone (docs/reference.md §6.3).
 
 Imported by the detection configs through ``custom_imports``; it imports mmdet, so
-``import mmrnas`` never imports it. It registers into mmdet's registries:
+``import mmrnas`` never imports it. It registers into the ``mmrnas`` scope (configs name the
+classes ``mmrnas.X``, see :mod:`mmrnas.registry`):
 
 - ``SSDLiteNeck``: the reference's extra layers (InvertedResidual blocks with fractional
   expand ratios), which mmdet's ``SSDNeck`` cannot express;
@@ -12,7 +13,6 @@ Imported by the detection configs through ``custom_imports``; it imports mmdet, 
 - ``PyramidCheckedSingleStageDetector``: mmdet's ``SingleStageDetector`` that checks at build
   time that the backbone's pyramid fits the neck (or head);
 
-and applies the ``SSDHead.loss_cls`` shim that mmdet 3.3.0 needs (see below).
 """
 import warnings
 from typing import List, Optional, Sequence, Tuple
@@ -23,23 +23,15 @@ from mmdet.models.dense_heads import SSDHead
 from mmdet.models.detectors import SingleStageDetector
 from mmdet.models.layers import InvertedResidual
 from mmdet.models.task_modules.prior_generators import SSDAnchorGenerator
-from mmdet.registry import MODELS, TASK_UTILS
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmrnas.models.utils import check_backbone_pyramid
+from mmrnas.registry import MODELS, TASK_UTILS
 
 __all__ = [
     'SSDLiteNeck', 'SSDLiteHead', 'SSDLiteAnchorGenerator', 'PyramidCheckedSingleStageDetector'
 ]
-
-# mmdet 3.3.0's SSDHead skips AnchorHead.__init__, so it never sets ``loss_cls``, yet
-# BaseDenseHead._predict_by_feat_single reads ``self.loss_cls`` and training stops with
-# "AttributeError: 'SSDHead' object has no attribute 'loss_cls'" (mmdet issues #11063,
-# #11305). SSDHead computes its losses itself (softmax CE + smooth L1), so None is right.
-if not hasattr(SSDHead, 'loss_cls'):
-    SSDHead.loss_cls = None
-
 
 @MODELS.register_module()
 class SSDLiteNeck(BaseModule):
@@ -114,6 +106,13 @@ class SSDLiteHead(SSDHead):
             Defaults to False.
         **kwargs: As ``SSDHead``; ``use_depthwise`` must be True and ``stacked_convs`` 0.
     """
+
+    # mmdet 3.3.0's SSDHead skips AnchorHead.__init__, so it never sets ``loss_cls``, yet
+    # BaseDenseHead._predict_by_feat_single reads ``self.loss_cls``: prediction stops with
+    # "AttributeError: 'SSDHead' object has no attribute 'loss_cls'" (mmdet issues #11063,
+    # #11305). SSDHead computes its losses itself (softmax CE + smooth L1), so None is right.
+    # Set here, on this class only: mmdet's own SSDHead is left as mmdet ships it.
+    loss_cls = None
 
     def __init__(self,
                  *args,

@@ -8,10 +8,10 @@ from typing import Optional, Tuple
 
 from mmpose.models.heads import HeatmapHead
 from mmpose.models.pose_estimators import TopdownPoseEstimator
-from mmpose.registry import MODELS
 from torch import nn
 
 from mmrnas.models.utils import check_backbone_pyramid
+from mmrnas.registry import MODELS
 
 __all__ = ['PyramidCheckedTopdownPoseEstimator', 'heatmap_head_pyramid']
 

@@ -23,10 +23,10 @@ from mmseg.models.backbones.bisenetv1 import (
     SpatialPath,
 )
 from mmseg.models.losses import CrossEntropyLoss
-from mmseg.registry import MODELS
 from torch import nn
 
 from mmrnas.models.utils import check_backbone_pyramid
+from mmrnas.registry import MODELS
 
 __all__ = ['RelativeNASBiSeNetV1', 'OhemCrossEntropyLoss', 'context_path_pyramid']
 

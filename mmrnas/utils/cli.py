@@ -16,14 +16,14 @@ import os
 import os.path as osp
 import sys
 from contextlib import contextmanager
-from typing import Any, Iterator, List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mmrnas.structures import GENOTYPE_SUFFIXES, Genotype, resolve_genotype
-from .config import merge_cfg_options
+from .config import backbone_cfgs, merge_cfg_options
 
 __all__ = [
     'CfgOptionsAction', 'build_runner', 'describe_genotypes', 'describe_threads',
@@ -125,19 +125,6 @@ def describe_threads() -> str:
     return f'threads: {threads} ({source})'
 
 
-def _backbone_genotypes(node: Any) -> List[Any]:
-    """The ``genotype`` of every ``RelativeNASBackbone`` dict under ``node``, in order."""
-    found = []
-    if isinstance(node, dict):
-        if node.get('type') == 'RelativeNASBackbone':
-            found.append(node.get('genotype', 'RelativeNAS'))  # the backbone's default
-        node = list(node.values())
-    if isinstance(node, (list, tuple)):
-        for value in node:
-            found += _backbone_genotypes(value)
-    return found
-
-
 def describe_genotypes(cfg: Config) -> List[str]:
     """One line per distinct genotype of every ``RelativeNASBackbone`` in ``cfg.model``:
     ``genotype: SPEC -> Genotype(...)`` for a name or a file, ``genotype: Genotype(...)``
@@ -147,7 +134,8 @@ def describe_genotypes(cfg: Config) -> List[str]:
         ValueError: if a genotype cannot be resolved.
     """
     lines = []
-    for spec in _backbone_genotypes(cfg.get('model')):
+    # a backbone without genotype builds its default, the published cell
+    for spec in [b.get('genotype', 'RelativeNAS') for b in backbone_cfgs(cfg.get('model'))]:
         genotype = resolve_genotype(spec)
         named = isinstance(spec, str) and 'Genotype(' not in spec
         line = f'genotype: {spec} -> {genotype!r}' if named else f'genotype: {genotype!r}'

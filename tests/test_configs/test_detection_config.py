@@ -70,7 +70,7 @@ def test_config_facts():
         allow_failed_imports=False)
     assert config.genotype == 'RelativeNAS'
     model = config.model
-    assert model.type == 'PyramidCheckedSingleStageDetector'
+    assert model.type == 'mmrnas.PyramidCheckedSingleStageDetector'
     backbone = model.backbone
     assert (backbone.genotype, backbone.stem, backbone.base_channels, backbone.num_cells,
             backbone.out_indices) == ('RelativeNAS', 'imagenet', 46, 14, (2, 3))

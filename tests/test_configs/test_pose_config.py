@@ -51,7 +51,7 @@ def cfg() -> Config:
 def test_config_facts():
     config = Config.fromfile(str(CONFIG))
     assert config.genotype == 'RelativeNAS'
-    assert config.model.type == 'PyramidCheckedTopdownPoseEstimator'
+    assert config.model.type == 'mmrnas.PyramidCheckedTopdownPoseEstimator'
     backbone = config.model.backbone
     assert (backbone.base_channels, backbone.num_cells, backbone.out_indices) == (46, 14, (3, ))
     assert backbone.init_cfg == dict(

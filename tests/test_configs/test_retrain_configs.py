@@ -169,7 +169,7 @@ def test_cifar_configs_follow_reference():
     assert cfg.optim_wrapper.optimizer == dict(
         type='SGD', lr=0.025, momentum=0.9, weight_decay=3e-4)
     assert cfg.optim_wrapper.clip_grad == dict(max_norm=5, norm_type=2)
-    assert cfg.custom_hooks == [dict(type='DropPathScheduleHook', max_rate=0.3)]
+    assert cfg.custom_hooks == [dict(type='mmrnas.DropPathScheduleHook', max_rate=0.3)]
     assert dict(type='Cutout', shape=16, pad_val=(125, 123, 114),
                 prob=1.0) in cfg.train_pipeline
     assert cfg.test_dataloader.dataset.pipeline == [dict(type='PackInputs')]

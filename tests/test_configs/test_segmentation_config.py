@@ -393,7 +393,7 @@ def test_data_settings_follow_reference():
     for head in [cfg.model.decode_head, *cfg.model.auxiliary_head]:
         assert head.sampler == dict(type='OHEMPixelSampler', thresh=0.7, min_kept=65536)
         assert head.loss_decode == dict(
-            type='OhemCrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)
+            type='mmrnas.OhemCrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)
     assert 8 * 65536 == 8 * 1024 * 1024 // 16  # the reference's n_min per GPU batch of 8
 
 
@@ -566,4 +566,4 @@ def test_mmseg_train_script(tiny_cityscapes, tmp_path, mmseg_train_script):
     assert [r['iter'] for r in records if 'loss' in r] == [1, 2]
     assert any(np.isfinite(r.get('mIoU', np.nan)) for r in records)
     dumped = (work_dir / CONFIG.name).read_text()
-    assert "type='RelativeNASBiSeNetV1'" in dumped
+    assert "type='mmrnas.RelativeNASBiSeNetV1'" in dumped

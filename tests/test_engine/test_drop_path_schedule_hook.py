@@ -46,9 +46,10 @@ def test_errors():
 
 
 def test_registries():
-    """Found from mmrnas's registry and, by bare name, from mmpretrain's (through the root)."""
+    """In mmrnas's registry only; from mmpretrain's by its scoped name (the registration rule
+    of mmrnas/registry.py)."""
     from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
     assert HOOKS.get('DropPathScheduleHook') is DropPathScheduleHook
-    assert ROOT_HOOKS.get('DropPathScheduleHook') is DropPathScheduleHook
-    hook = MMPRETRAIN_HOOKS.build(dict(type='DropPathScheduleHook', max_rate=0.3))
+    assert ROOT_HOOKS.get('DropPathScheduleHook') is None
+    hook = MMPRETRAIN_HOOKS.build(dict(type='mmrnas.DropPathScheduleHook', max_rate=0.3))
     assert isinstance(hook, DropPathScheduleHook)

@@ -23,8 +23,8 @@ model = dict(
     type='ImageClassifier',
     backbone=dict(type='RelativeNASBackbone', stem='cifar', base_channels=36, num_cells=20,
                   with_aux_feature=True),
-    head=dict(type='RelativeNASClsHead', num_classes=10, in_channels=576, aux_in_channels=576,
-              aux_head='cifar'))
+    head=dict(type='mmrnas.RelativeNASClsHead', num_classes=10, in_channels=576,
+              aux_in_channels=576, aux_head='cifar'))
 """
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from mmengine.config import Config
 
-from mmrnas.utils.config import check_pretrained_checkpoints, merge_cfg_options
+from mmrnas.utils.config import check_pretrained_checkpoints, iter_module_cfgs, merge_cfg_options
 
 
 def test_genotype_reaches_nested_backbones():
@@ -19,6 +19,16 @@ def test_genotype_reaches_nested_backbones():
     assert cfg.genotype == 'DARTS_V2'
     assert cfg.model.backbone.backbone_cfg.genotype == 'DARTS_V2'
     assert 'genotype' not in cfg.model.decode_head and cfg.model.decode_head.channels == 8
+
+
+def test_genotype_reaches_a_scoped_backbone():
+    """The backbone named with its scope (mmrnas.RelativeNASBackbone) gets it too."""
+    cfg = Config(dict(model=dict(type='ImageClassifier', backbone=dict(
+        type='mmrnas.RelativeNASBackbone', genotype='RelativeNAS'), neck=[dict(type='X')])))
+    merge_cfg_options(cfg, {'genotype': 'PDARTS'})
+    assert cfg.model.backbone.genotype == 'PDARTS' and 'genotype' not in cfg.model.neck[0]
+    assert [key for key, _ in iter_module_cfgs(cfg.model)] == [
+        'model', 'model.backbone', 'model.neck.0']
 
 
 def test_other_options_leave_the_genotype():

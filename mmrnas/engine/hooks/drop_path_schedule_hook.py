@@ -8,7 +8,6 @@ from typing import Optional
 import torch.nn as nn
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS as ROOT_HOOKS
 
 from mmrnas.registry import HOOKS
 
@@ -59,7 +58,3 @@ class DropPathScheduleHook(Hook):
 
 
 HOOKS.register_module(module=DropPathScheduleHook)
-# mmpretrain's (and every toolbox's) HOOKS registry searches itself and MMEngine's root, not
-# its sibling ``mmrnas``: register in the root as well so that the bare name resolves from an
-# mmpretrain config (default_scope='mmpretrain').
-ROOT_HOOKS.register_module(module=DropPathScheduleHook)

@@ -11,7 +11,7 @@ import torch.nn as nn
 from mmpretrain.models.heads import ClsHead
 from mmpretrain.structures import DataSample
 
-from mmrnas.registry import ROOT_MODELS
+from mmrnas.registry import MODELS
 from .auxiliary_heads import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet
 
 __all__ = ['RelativeNASClsHead']
@@ -19,7 +19,7 @@ __all__ = ['RelativeNASClsHead']
 _AUX_HEADS = {'cifar': AuxiliaryHeadCIFAR, 'imagenet': AuxiliaryHeadImageNet}
 
 
-@ROOT_MODELS.register_module()
+@MODELS.register_module()
 class RelativeNASClsHead(ClsHead):
     """Global average pool -> Linear on the last feature, plus the auxiliary loss in training.
 

@@ -23,7 +23,7 @@ CIFAR10_CLASSIFIER = dict(
         num_cells=20,
         with_aux_feature=True),
     head=dict(
-        type='RelativeNASClsHead',
+        type='mmrnas.RelativeNASClsHead',
         num_classes=10,
         in_channels=576,
         aux_in_channels=576,
@@ -64,7 +64,8 @@ def model():
 class TestImageClassifier:
 
     def test_build_and_parameter_count(self, model):
-        assert ROOT_MODELS.get('RelativeNASClsHead') is RelativeNASClsHead
+        assert ROOT_MODELS.get('RelativeNASClsHead') is None  # mmrnas scope only
+        assert MODELS.get('mmrnas.RelativeNASClsHead') is RelativeNASClsHead
         assert isinstance(model.head, RelativeNASClsHead)
         assert isinstance(model.head.aux_head, AuxiliaryHeadCIFAR)
         assert model.backbone.aux_channels == model.backbone.out_channels[-1] == 576
@@ -114,7 +115,7 @@ def test_avg7_pool_needs_224_input():
         dict(
             type='ImageClassifier',
             backbone=dict(type='RelativeNASBackbone', base_channels=4, num_cells=3),
-            head=dict(type='RelativeNASClsHead', num_classes=4, in_channels=64,
+            head=dict(type='mmrnas.RelativeNASClsHead', num_classes=4, in_channels=64,
                       pool='avg7'))).eval()
     with torch.no_grad():
         assert model(torch.randn(1, 3, 224, 224)).shape == (1, 4)
@@ -164,7 +165,7 @@ def classifier(out_indices, with_aux_feature):
             type='ImageClassifier',
             backbone=dict(type='RelativeNASBackbone', stem='cifar', base_channels=4, num_cells=5,
                           out_indices=out_indices, with_aux_feature=with_aux_feature),
-            head=dict(type='RelativeNASClsHead', num_classes=4,
+            head=dict(type='mmrnas.RelativeNASClsHead', num_classes=4,
                       in_channels=64 if 3 in out_indices else 16, aux_in_channels=64))).train()
 
 

@@ -236,7 +236,7 @@ def build_reference(imagenet: bool, seed: int = 0, size: int | None = None,
 def build_classifier(imagenet: bool, pool: str = 'adaptive') -> nn.Module:
     """Our ImageClassifier matching :class:`RefNetwork` (with its auxiliary head)."""
     width = 16 * C  # 4 nodes x 4C: the second reduction cell (aux feature) and the last cell
-    head = dict(type='RelativeNASClsHead', num_classes=CLASSES, in_channels=width, pool=pool,
+    head = dict(type='mmrnas.RelativeNASClsHead', num_classes=CLASSES, in_channels=width, pool=pool,
                 aux_head='imagenet' if imagenet else 'cifar',
                 aux_in_channels=width)
     backbone = dict(type='RelativeNASBackbone', stem='imagenet' if imagenet else 'cifar',
