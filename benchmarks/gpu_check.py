@@ -15,6 +15,8 @@ Stages, most important first; after each variant the whole result is written aga
 - ``cuda_tests``: the test-suite's CUDA-only tests (graph replay = eager steps, a pair on two
   streams = each member alone, on-device data without host synchronisation, a search killed
   after a generation and resumed on the GPU = the uninterrupted one) with pytest;
+- ``mmcv_ops``: ``mmcv.ops.nms`` on the device's tensors and the CUDA version mmcv's ops were
+  compiled with (a CPU-only mmcv build fails on CUDA tensors);
 - ``gradient_accuracy``: one training step's gradients of a C16 L8 candidate on a batch of real
   digits (32x32) per variant against float64 on the same device (relative L2 error per
   parameter: max and median; float32 should stay near 1e-5, bf16 near 1e-2);
@@ -61,8 +63,8 @@ RETRAIN_VARIANTS = {
     'bf16_channels_last': dict(precision='bf16', channels_last=True),
 }
 GPU_ONLY = {'bf16', 'cuda_graph'}  # AmpOptimWrapper and CUDA graphs need CUDA
-STAGES = ('search', 'retrain', 'cuda_tests', 'gradient_accuracy', 'graph_equivalence', 'profile',
-          'decisions', 'compile')
+STAGES = ('search', 'retrain', 'cuda_tests', 'mmcv_ops', 'gradient_accuracy',
+          'graph_equivalence', 'profile', 'decisions', 'compile')
 
 
 class Report:
@@ -119,6 +121,18 @@ def cuda_tests() -> dict:
     done = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider',
                            *files], cwd=ROOT, capture_output=True, text=True, timeout=300)
     return dict(returncode=done.returncode, output=done.stdout[-3000:] + done.stderr[-1000:])
+
+
+def mmcv_ops(device: torch.device) -> dict:
+    """``mmcv.ops.nms`` on the device: a CPU-only mmcv build fails here on CUDA tensors
+    (detection's first validation would)."""
+    from mmcv.ops import get_compiling_cuda_version, nms
+    boxes = torch.tensor([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60]], dtype=torch.float32,
+                         device=device)
+    scores = torch.tensor([0.9, 0.8, 0.7], device=device)
+    _, keep = nms(boxes, scores, iou_threshold=0.5)
+    return dict(compiled_with_cuda=get_compiling_cuda_version(), keep=keep.tolist(),
+                correct=keep.tolist() == [0, 2])
 
 
 def gradient_accuracy(device: torch.device) -> dict:
@@ -299,6 +313,8 @@ def main(argv=None) -> int:
                     else skipped)
         elif stage == 'cuda_tests':
             report.record('cuda_tests', 'pytest', cuda_tests)
+        elif stage == 'mmcv_ops':
+            report.record('mmcv_ops', 'nms', lambda: mmcv_ops(device))
         elif stage == 'gradient_accuracy':
             report.record('gradient_accuracy', 'one_step', lambda: gradient_accuracy(device))
         elif stage == 'graph_equivalence':

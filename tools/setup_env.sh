@@ -11,10 +11,16 @@
 #   MMRNAS_TORCH         torch/torchvision requirement pair
 #                        (default on x86_64: "torch==2.14.1 torchvision==0.29.1")
 #   MMRNAS_WHEEL_CACHE   an extra folder of prebuilt wheels (mmcv, xtcocotools), laid out as
-#                        <torch tag>/*.whl and any-<python>-<arch>/*.whl; --wheel-cache DIR
+#                        torch<ver>-<flavour>-cp<py>-<arch>/mmcv-*.whl (flavour: cpu, or
+#                        cu<version> for CUDA kernels; a folder without the flavour holds
+#                        CPU-only wheels) and any-cp<py>-<arch>/*.whl; --wheel-cache DIR
 #                        overrides it (default: none). The script's own cache,
 #                        ${XDG_CACHE_HOME:-~/.cache}/mmrnas/wheels (same layout), is always
 #                        searched after it and keeps the wheels this script builds.
+#   MMRNAS_MMCV_CPU_ONLY set to 1 to build CPU-only mmcv ops on a GPU machine knowingly; by
+#                        default mmcv gets CUDA kernels when PyTorch sees a GPU (or
+#                        FORCE_CUDA=1), which needs the CUDA toolkit (nvcc, CUDA_HOME): without
+#                        it the script stops with what to install before the long build
 #   MAX_JOBS             parallel compile jobs for mmcv (default: number of cores)
 #
 # Idempotent: when a previous run finished (marker .venv/.mmrnas-setup-ok with the same inputs)
@@ -34,7 +40,7 @@ while [[ $# -gt 0 ]]; do
       [[ $# -ge 2 && -n "$2" ]] || { echo "setup_env: --wheel-cache needs a folder (see --help)" >&2; exit 2; }
       WHEEL_CACHE="$2"; WHEEL_CACHE_FROM="--wheel-cache"; shift 2 ;;
     --force) FORCE=1; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "setup_env: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -86,10 +92,11 @@ fi
 pin() {  # pin NAME -> NAME==VERSION as written in requirements/downstream.txt
   grep -E "^$1==" "$ROOT/requirements/downstream.txt" || fail "requirements/downstream.txt has no pin for $1."
 }
-FINGERPRINT="$(cat "$0" "$ROOT"/requirements/*.txt "$ROOT/setup.py" | sha256sum | cut -c1-16) $PYVER $ARCH $MMRNAS_TORCH"
+MMCV_OPS="$ROOT/tools/misc/mmcv_ops.py"  # which mmcv ops this machine needs (CPU or CUDA)
+FINGERPRINT="$(cat "$0" "$MMCV_OPS" "$ROOT"/requirements/*.txt "$ROOT/setup.py" | sha256sum | cut -c1-16) $PYVER $ARCH $MMRNAS_TORCH"
 
-quick_check() {
-  "$VENV/bin/python" - <<'PYCHECK' >/dev/null 2>&1
+quick_check() {  # the stack imports, and mmcv's ops have CUDA kernels if this machine needs them
+  "$VENV/bin/python" - <<'PYCHECK' >/dev/null 2>&1 && "$VENV/bin/python" "$MMCV_OPS" installed
 import mmcv.ops, mmdet, mmseg, mmpose, mmpretrain, mmengine, torch, torchvision, sklearn, xtcocotools, pycocotools, mmrnas
 PYCHECK
 }
@@ -129,7 +136,11 @@ step "install mmengine and runtime requirements"
 pip_q install -r "$ROOT/requirements/runtime.txt" || fail "pip could not install requirements/runtime.txt."
 
 # --- mmcv with compiled ops ------------------------------------------------------------------
-TORCH_TAG="$("$VPY" -c 'import sys, platform, torch; print("torch%s-cp%d%d-%s" % (torch.__version__.split("+")[0], *sys.version_info[:2], platform.machine()))')"
+# mmcv's setup.py compiles CUDA kernels whenever PyTorch sees a GPU (or FORCE_CUDA=1): the wheel
+# cache keys mmcv wheels by that flavour, 'cpu' or 'cu<version>' (tools/misc/mmcv_ops.py).
+MMCV_FLAVOUR="$("$VPY" "$MMCV_OPS" flavour)" || fail "Could not tell which mmcv ops this machine needs (see above)."
+TORCH_TAG="$("$VPY" -c 'import sys, platform, torch; print("torch%s-'"$MMCV_FLAVOUR"'-cp%d%d-%s" % (torch.__version__.split("+")[0], *sys.version_info[:2], platform.machine()))')"
+LEGACY_TAG="${TORCH_TAG/-$MMCV_FLAVOUR-/-}"  # caches keyed without a flavour hold CPU-only wheels
 ANY_TAG="$("$VPY" -c 'import sys, platform; print("any-cp%d%d-%s" % (*sys.version_info[:2], platform.machine()))')"
 LOCAL_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mmrnas/wheels"  # the script's own wheel cache
 find_wheel() {  # find_wheel TAG GLOB -> first matching wheel in the given cache or the own one
@@ -149,12 +160,19 @@ need_compiler() {
 
 MMCV_PIN="$(pin mmcv)"
 MMCV_VER="${MMCV_PIN#mmcv==}"
-step "install $MMCV_PIN with compiled ops"
-if "$VPY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_VER')" >/dev/null 2>&1; then
+step "install $MMCV_PIN with compiled ops ($MMCV_FLAVOUR)"
+if "$VPY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_VER')" >/dev/null 2>&1 \
+    && "$VPY" "$MMCV_OPS" installed; then
   echo "    already installed"
 else
   WHL="$(find_wheel "$TORCH_TAG" "mmcv-$MMCV_VER-*.whl")"
+  if [[ -z "$WHL" && "$MMCV_FLAVOUR" == cpu ]]; then
+    WHL="$(find_wheel "$LEGACY_TAG" "mmcv-$MMCV_VER-*.whl")"
+  fi
   if [[ -z "$WHL" ]]; then
+    if [[ "$MMCV_FLAVOUR" != cpu ]]; then
+      TOOLKIT="$("$VPY" "$MMCV_OPS" toolkit 2>&1)" || fail "$TOOLKIT"
+    fi
     echo "    no cached wheel for $TORCH_TAG: building mmcv $MMCV_VER from source (about 35 min on 2 cores)"
     need_compiler "mmcv"
     BUILD="$(mktemp -d)"
@@ -163,7 +181,10 @@ else
     tar -xzf "$BUILD"/mmcv-"$MMCV_VER".tar.gz -C "$BUILD"
     # torch >= 2.6 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
     sed -i 's/-std=c++17/-std=c++20/g' "$BUILD/mmcv-$MMCV_VER/setup.py"
-    MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" pip_q wheel --no-build-isolation --no-deps \
+    # A CPU build on a GPU machine (MMRNAS_MMCV_CPU_ONLY=1) hides the GPU from mmcv's setup.py.
+    [[ "$MMCV_FLAVOUR" == cpu ]] && BUILD_ENV=(CUDA_VISIBLE_DEVICES= FORCE_CUDA=0) || BUILD_ENV=()
+    env ${BUILD_ENV[@]+"${BUILD_ENV[@]}"} MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "$VPY" -m pip \
+      --disable-pip-version-check -q wheel --no-build-isolation --no-deps \
       "$BUILD/mmcv-$MMCV_VER" -w "$BUILD/dist" || fail "Building mmcv $MMCV_VER failed (see the compiler output above)."
     mkdir -p "$LOCAL_CACHE/$TORCH_TAG"
     cp "$BUILD"/dist/mmcv-*.whl "$LOCAL_CACHE/$TORCH_TAG/"
@@ -217,6 +238,7 @@ print(f"    torch {torch.__version__}, mmengine {mmengine.__version__}, mmcv {mm
       f"mmdet {mmdet.__version__}, mmseg {mmseg.__version__}, mmpose {mmpose.__version__}, "
       f"mmpretrain {mmpretrain.__version__}, mmrnas {mmrnas.__version__}")
 PYCHECK
+echo "    $("$VPY" "$MMCV_OPS" report)"
 
 echo "$FINGERPRINT" > "$MARKER"
 STEP="done"
