@@ -1,6 +1,7 @@
-"""model_zoo.md, configs/*/metafile.yml and model-index.yml against
-tools/analysis_tools/model_zoo.py: every referenced config exists and builds, the metafiles hold
-the counts the tool computes, and the generated files on disk are current (``--check``).
+"""The metafiles (configs/metafile.yml, configs/*/metafile.yml), model_zoo.md and model-index.yml
+against tools/analysis_tools/model_zoo.py: every referenced config exists and builds, the
+metafiles hold the counts the tool computes, and the files it generates from them are current
+(``--check``).
 
 One module-scoped computation (every zoo config built and counted once, about 40 s on two CPU
 cores) is shared by all assertions."""
@@ -25,12 +26,17 @@ def zoo():
 
 
 @pytest.fixture(scope='module')
-def results(zoo):
-    return zoo.compute_all()
+def entries(zoo):
+    return zoo.load_entries()
 
 
-def entry(zoo, name):
-    (found, ) = [e for e in zoo.ENTRIES if e.name == name]
+@pytest.fixture(scope='module')
+def results(zoo, entries):
+    return zoo.compute_all(entries)
+
+
+def entry(entries, name):
+    (found, ) = [e for e in entries if e.name == name]
     return found
 
 
@@ -45,17 +51,26 @@ def load_yaml(path: Path):
 # ---------------------------------------------------------------- generated files are current
 
 
-def test_generated_files_are_current(zoo, results):
+def test_generated_files_are_current(zoo, entries, results):
     """What ``model_zoo.py --check`` checks, on the shared computation."""
-    stale = zoo.stale_files(results)
+    assert zoo.count_mismatches(entries, results) == []
+    stale = zoo.stale_files(entries, results)
     assert not stale, (f'out of date: {sorted(stale)}; run python tools/analysis_tools/'
                        f'model_zoo.py\n' + ''.join(stale.values())[:4000])
+
+
+def copy_zoo_files(zoo, tmp_path: Path) -> None:
+    """The metafiles and the generated files, copied under ``tmp_path``."""
+    for path in zoo.metafile_paths() + ['model_zoo.md', 'model-index.yml']:
+        target = tmp_path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / path, target)
 
 
 def test_check_mode_exit_status(zoo, results, monkeypatch, capsys):
     """``--check`` exits 0 when everything is current and 1, with the diff, when not; it
     never writes."""
-    monkeypatch.setattr(zoo, 'compute_all', lambda device='meta': results)
+    monkeypatch.setattr(zoo, 'compute_all', lambda *a, **k: results)
     monkeypatch.setattr(zoo, 'write_all', lambda *a, **k: pytest.fail('--check wrote files'))
     assert zoo.main(['--check']) == 0
     monkeypatch.setattr(zoo, 'stale_files', lambda *a, **k: {'model_zoo.md': '-old\n+new\n'})
@@ -63,19 +78,49 @@ def test_check_mode_exit_status(zoo, results, monkeypatch, capsys):
     assert 'model_zoo.md is out of date' in capsys.readouterr().err
 
 
-def test_stale_table_is_detected(zoo, results, tmp_path):
-    """A hand edit inside a generated block (or a stale metafile) is reported."""
-    for path in zoo.render_all(results):
-        target = tmp_path / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(ROOT / path, target)
-    assert zoo.stale_files(results, tmp_path) == {}
-    text = (tmp_path / 'model_zoo.md').read_text()
-    (tmp_path / 'model_zoo.md').write_text(text.replace('3,928,222', '3,928,223', 1))
+def test_hand_edited_count_fails_the_check(zoo, results, tmp_path, monkeypatch, capsys):
+    """A metafile count that differs from the config's fails ``--check``, which names the
+    model and both values; without ``--check`` nothing is written either."""
+    copy_zoo_files(zoo, tmp_path)
+    monkeypatch.setattr(zoo, 'compute_all', lambda *a, **k: results)
+    assert zoo.main(['--check'], root=tmp_path) == 0
     metafile = tmp_path / 'configs' / 'pose' / 'metafile.yml'
     metafile.write_text(metafile.read_text().replace('Parameters: 9430742', 'Parameters: 1'))
-    assert set(zoo.stale_files(results, tmp_path)) == {'model_zoo.md',
-                                                       'configs/pose/metafile.yml'}
+    model_zoo = (tmp_path / 'model_zoo.md').read_text()
+    (tmp_path / 'model_zoo.md').write_text(model_zoo.replace('3,928,222', '3,928,223', 1))
+    capsys.readouterr()
+    assert zoo.main(['--check'], root=tmp_path) == 1
+    err = capsys.readouterr().err
+    assert ('configs/pose/metafile.yml: td-hm_rnas-c46l14_1xb128-140e_coco-256x192: '
+            'Metadata.Parameters is 1 in the metafile, but 9430742 computed from '
+            'configs/pose/td-hm_rnas-c46l14_1xb128-140e_coco-256x192.py') in err
+    assert 'model_zoo.md is out of date' in err
+    assert zoo.main([], root=tmp_path) == 1
+    assert '3,928,223' in (tmp_path / 'model_zoo.md').read_text()
+
+
+def test_stale_table_is_detected(zoo, entries, results, tmp_path):
+    """A hand edit inside a generated block, or a metafile list that changed, is reported."""
+    copy_zoo_files(zoo, tmp_path)
+    assert zoo.stale_files(entries, results, tmp_path) == {}
+    text = (tmp_path / 'model_zoo.md').read_text()
+    (tmp_path / 'model_zoo.md').write_text(text.replace('3,928,222', '3,928,223', 1))
+    (tmp_path / 'configs' / 'pose' / 'metafile.yml').unlink()
+    assert set(zoo.stale_files(entries, results, tmp_path)) == {'model_zoo.md',
+                                                                'model-index.yml'}
+
+
+def test_invalid_metafile_is_refused(zoo, tmp_path, capsys):
+    """A model without its counts, or in an unknown table, is named in a one-line error."""
+    copy_zoo_files(zoo, tmp_path)
+    metafile = tmp_path / 'configs' / 'detection' / 'metafile.yml'
+    text = metafile.read_text()
+    metafile.write_text(text.replace('Section: voc', 'Section: kitti'))
+    with pytest.raises(ValueError, match="ssdlite_rnas-c46l14_8xb32-200e_voc0712-320.*kitti"):
+        zoo.load_entries(tmp_path)
+    metafile.write_text(text.replace('      FLOPs: 1202970565\n', ''))
+    assert zoo.main(['--check'], root=tmp_path) == 1
+    assert 'FLOPs and Input Size go together' in capsys.readouterr().err
 
 
 def test_every_section_has_its_markers(zoo):
@@ -88,18 +133,18 @@ def test_every_section_has_its_markers(zoo):
 # ---------------------------------------------------------------- configs exist and build
 
 
-def test_configs_in_model_zoo_exist_and_build(zoo, results):
+def test_configs_in_model_zoo_exist_and_build(entries, results):
     """Every config model_zoo.md names exists and is one the tool built and counted."""
     configs = referenced_configs((ROOT / 'model_zoo.md').read_text())
     assert configs, 'model_zoo.md references no config'
-    built = {e.config for e in zoo.ENTRIES if e.name in results}
+    built = {e.config for e in entries if e.name in results}
     for config in configs:
         assert (ROOT / config).is_file(), config
-        assert config in built, f'{config} is in model_zoo.md but not in the tool\'s ENTRIES'
+        assert config in built, f'{config} is in model_zoo.md but in no metafile'
 
 
-def test_every_retrain_and_downstream_config_is_in_the_zoo(zoo):
-    zoo_configs = {e.config for e in zoo.ENTRIES}
+def test_every_retrain_and_downstream_config_is_in_the_zoo(entries):
+    zoo_configs = {e.config for e in entries}
     for folder in ('retrain', 'detection', 'segmentation', 'pose'):
         for config in sorted((ROOT / 'configs' / folder).glob('*.py')):
             relative = config.relative_to(ROOT).as_posix()
@@ -112,12 +157,13 @@ def test_every_retrain_and_downstream_config_is_in_the_zoo(zoo):
 def test_model_index_imports_every_metafile():
     index = load_yaml(ROOT / 'model-index.yml')
     imports = index['Import']
-    on_disk = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob('configs/*/metafile.yml'))
+    on_disk = sorted(p.relative_to(ROOT).as_posix() for p in
+                     [ROOT / 'configs' / 'metafile.yml', *ROOT.glob('configs/*/metafile.yml')])
     assert sorted(imports) == on_disk
-    assert len(imports) == 4
+    assert len(imports) == 5
 
 
-def test_metafiles_hold_the_computed_counts(zoo, results):
+def test_metafiles_hold_the_computed_counts(entries, results):
     names = set()
     for path in load_yaml(ROOT / 'model-index.yml')['Import']:
         metafile = load_yaml(ROOT / path)
@@ -128,15 +174,18 @@ def test_metafiles_hold_the_computed_counts(zoo, results):
             names.add(name)
             assert model['In Collection'] in collections
             assert (ROOT / model['Config']).is_file()
-            assert model['Config'] == entry(zoo, name).config
+            assert model['Config'] == entry(entries, name).config
             metadata = model['Metadata']
             assert metadata['Parameters'] == results[name]['params']
-            assert metadata['FLOPs'] == results[name]['mult_adds']
+            assert metadata.get('FLOPs') == results[name].get('mult_adds')
+            if 'Results' not in model:  # searches and baselines: counts only
+                continue
             assert isinstance(metadata['Reported by the paper'], bool)
             (result, ) = model['Results']
             assert set(result) == {'Task', 'Dataset', 'Metrics'}
             assert all(isinstance(v, float) for v in result['Metrics'].values())
-    assert names == {e.name for e in zoo.ENTRIES if e.metafile}
+    assert names == {e.name for e in entries}
+    assert len(names) == 11
 
 
 def test_paper_metrics_in_metafiles():
@@ -152,7 +201,7 @@ def test_paper_metrics_in_metafiles():
     found = {}
     for path in load_yaml(ROOT / 'model-index.yml')['Import']:
         for model in load_yaml(ROOT / path)['Models']:
-            if model['Metadata']['Reported by the paper']:
+            if model['Metadata'].get('Reported by the paper'):
                 found[model['Name']] = model['Results'][0]['Metrics']
     assert found == expected
 
@@ -160,8 +209,9 @@ def test_paper_metrics_in_metafiles():
 # ---------------------------------------------------------------- the counts themselves
 
 
-def test_counts_match_the_reference_code(zoo, results):
-    """docs/reference.md §7-8 (CHK) and the counts other tests assert."""
+def test_counts_match_the_reference_code(results):
+    """docs/reference.md §7-8 (CHK: the reference code run as is, §0) and the counts other
+    tests assert."""
     expected_params = {
         'rnas_c36l20_1xb128-600e_cifar10': (3_928_222, 4_404_648),
         'rnas_c36l20_1xb128-600e_cifar100': (3_980_152, None),
@@ -198,17 +248,17 @@ def test_counts_match_the_reference_code(zoo, results):
     assert results['ssdlite_rnas-c46l14_8xb32-200e_voc0712-320']['uncounted_deconv'] == 0
 
 
-def test_comparison_text_is_computed(zoo, results):
-    bisenet = entry(zoo, 'bisenetv1_rnas-c46l14_2xb8-80k_cityscapes-1024x1024')
+def test_comparison_text_is_computed(zoo, entries, results):
+    bisenet = entry(entries, 'bisenetv1_rnas-c46l14_2xb8-80k_cityscapes-1024x1024')
     text = zoo.comparison(bisenet, results[bisenet.name])
     assert text.startswith('params: no, 6,944,645 (+57); mult-adds: yes (35.35 G)')
-    ssdlite = entry(zoo, 'ssdlite_rnas-c46l14_8xb32-200e_voc0712-320')
+    ssdlite = entry(entries, 'ssdlite_rnas-c46l14_8xb32-200e_voc0712-320')
     assert zoo.comparison(ssdlite, results[ssdlite.name]) == (
         'params: yes (5.0698 M); mult-adds: yes (1202.97 M)')
 
 
-def test_meta_device_count_equals_a_real_forward(zoo, results):
+def test_meta_device_count_equals_a_real_forward(zoo, entries, results):
     """The tool counts on the meta device (shapes only); a real CPU forward gives the same."""
-    ssdlite = entry(zoo, 'ssdlite_rnas-c46l14_8xb32-200e_voc0712-320')
+    ssdlite = entry(entries, 'ssdlite_rnas-c46l14_8xb32-200e_voc0712-320')
     on_cpu = zoo.count_entry(ssdlite, device='cpu')
     assert on_cpu == results[ssdlite.name]

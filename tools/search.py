@@ -24,25 +24,25 @@ from typing import List, Optional
 from mmengine.dist import is_main_process
 
 from mmrnas.engine import check_search_config, last_checkpoint_path
-from mmrnas.utils.cli import CfgOptionsAction, build_runner, exit_on_user_errors, load_config
+from mmrnas.utils.cli import (
+    CfgOptionsAction,
+    build_runner,
+    exit_on_user_errors,
+    load_config,
+    parse_launch_args,
+    set_work_dir,
+)
 from mmrnas.utils.dist import init_distributed
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='RelativeNAS search')
     parser.add_argument('config', help='search config file')
-    parser.add_argument('--work-dir', help='where outputs and checkpoints go')
     parser.add_argument('--resume', nargs='?', const=True, default=False,
                         help='continue the search in the work dir (or from CHECKPOINT)')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config entries, e.g. train_cfg.max_generations=10')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_launch_args(parser, argv, 'where outputs and checkpoints go')
 
 
 def check_work_dir(work_dir: str) -> None:
@@ -93,10 +93,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         # the weight set in DistributedDataParallel, so it sees launcher='none'.
         init_distributed(args.launcher)
         cfg.launcher = 'none'
-        if args.work_dir is not None:
-            cfg.work_dir = args.work_dir
-        elif cfg.get('work_dir') is None:
-            cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+        set_work_dir(cfg, args.config, args.work_dir)
         # The loop resumes its own state; MMEngine's runner-level resume stays off.
         cfg.resume = False
         cfg.train_cfg.resume = args.resume

@@ -13,14 +13,20 @@ a bad option or genotype, or missing data ends with one ``test.py: error:`` line
 2.
 """
 import argparse
-import os
 import os.path as osp
 import pickle
 from typing import List, Optional
 
 from mmengine.evaluator import DumpResults
 
-from mmrnas.utils.cli import CfgOptionsAction, build_runner, exit_on_user_errors, load_config
+from mmrnas.utils.cli import (
+    CfgOptionsAction,
+    build_runner,
+    exit_on_user_errors,
+    load_config,
+    parse_launch_args,
+    set_work_dir,
+)
 from mmrnas.utils.compat import register_resume_loader, resume_path
 from mmrnas.utils.dist import setup_launcher
 
@@ -29,7 +35,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Test (evaluate) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--work-dir', help='the dir to save the evaluation logs')
     parser.add_argument('--out', help='dump the predictions to this pickle file')
     parser.add_argument(
         '--trust-checkpoint',
@@ -42,16 +47,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action=CfgOptionsAction,
         help='override config settings, key=value pairs; genotype=NAME|FILE|Genotype(...) '
         'sets every RelativeNASBackbone')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_launch_args(parser, argv, 'the dir to save the evaluation logs')
 
 
 def main(argv: Optional[List[str]] = None) -> dict:
@@ -62,10 +58,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
             raise FileNotFoundError(f'checkpoint {args.checkpoint!r} does not exist')
         if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
             raise ValueError('--out must be a .pkl or .pickle file')
-        if args.work_dir is not None:
-            cfg.work_dir = args.work_dir
-        elif cfg.get('work_dir') is None:
-            cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+        set_work_dir(cfg, args.config, args.work_dir)
         if args.trust_checkpoint:
             register_resume_loader()
             cfg.load_from = resume_path(args.checkpoint)

@@ -9,14 +9,19 @@ a bad option or genotype, missing data or a missing pretrained checkpoint ends w
 ``train.py: error:`` line and exit code 2, before the run starts.
 """
 import argparse
-import os
-import os.path as osp
 from typing import List, Optional
 
 from mmengine.config import Config
 from mmengine.runner import find_latest_checkpoint
 
-from mmrnas.utils.cli import CfgOptionsAction, build_runner, exit_on_user_errors, load_config
+from mmrnas.utils.cli import (
+    CfgOptionsAction,
+    build_runner,
+    exit_on_user_errors,
+    load_config,
+    parse_launch_args,
+    set_work_dir,
+)
 from mmrnas.utils.compat import register_resume_loader, resume_path
 from mmrnas.utils.config import check_pretrained_checkpoints
 from mmrnas.utils.dist import setup_launcher
@@ -25,7 +30,6 @@ from mmrnas.utils.dist import setup_launcher
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and checkpoints')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -44,24 +48,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         action=CfgOptionsAction,
         help='override config settings, key=value pairs; genotype=NAME|FILE|Genotype(...) '
         'sets every RelativeNASBackbone')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_launch_args(parser, argv, 'the dir to save logs and checkpoints')
 
 
 def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     """Apply the command line to the config."""
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.config, args.work_dir)
 
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'

@@ -12,6 +12,7 @@
 # Kept on purpose: the random crop without IoU bounds (the reference's effective behaviour),
 # the clamped prior sizes, RGB input, no clipping of the decoded boxes.
 _base_ = [
+    '../_base_/models/relativenas_c46l14.py',
     'mmdet::_base_/datasets/voc0712.py',
     'mmdet::_base_/default_runtime.py',
 ]
@@ -59,12 +60,9 @@ model = dict(
     # out_indices=(2, 3): stride 16 / 368 ch, stride 32 / 736 ch) fits the neck.
     type='mmrnas.PyramidCheckedSingleStageDetector',
     data_preprocessor=data_preprocessor,
+    # The C46 L14 mobile backbone of configs/_base_/models/relativenas_c46l14.py.
     backbone=dict(
-        type='RelativeNASBackbone',
         genotype=genotype,
-        stem='imagenet',
-        base_channels=46,
-        num_cells=14,
         out_indices=(2, 3),
         norm_cfg=norm_cfg,
         init_cfg=dict(type='Pretrained', checkpoint=pretrained, prefix='backbone.')),

@@ -11,7 +11,7 @@
 # - loss_weight=0.5 and target-weight masking as mmpose does them (equal to the reference for
 #   0/1 weights);
 # - OKS-NMS uses the annotated instance area (mmpose), not the padded box area (reference).
-_base_ = ['mmpose::_base_/default_runtime.py']
+_base_ = ['../_base_/models/relativenas_c46l14.py', 'mmpose::_base_/default_runtime.py']
 
 custom_imports = dict(
     imports=['mmrnas.models', 'mmrnas.downstream.mmpose_simplebaseline'],
@@ -74,14 +74,11 @@ model = dict(
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True),
-    # NetworkImageNet(46, 1000, 14, aux=False) without classifier and drop-path; SimpleBaseline
-    # reads only its stride-32 output (out index 3, 736 channels).
+    # NetworkImageNet(46, 1000, 14, aux=False) without classifier and drop-path (the C46 L14
+    # mobile backbone of configs/_base_/models/relativenas_c46l14.py); SimpleBaseline reads only
+    # its stride-32 output (out index 3, 736 channels).
     backbone=dict(
-        type='RelativeNASBackbone',
         genotype=genotype,
-        stem='imagenet',
-        base_channels=46,
-        num_cells=14,
         out_indices=(3, ),
         norm_cfg=norm_cfg,
         drop_path_rate=0.0,

@@ -2,6 +2,7 @@
 # head (weight 0.4), 600 epochs, batch 128 on one device, SGD 0.025 cosine, cutout 16,
 # drop path 0.3 * e / 600, grad clip 5.
 _base_ = [
+    '../_base_/models/relativenas_c36l20_cifar.py',
     'mmpretrain::_base_/datasets/cifar10_bs16.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
@@ -27,26 +28,13 @@ std = [62.9932, 62.0887, 66.7048]
 cutout_fill = (125, 123, 114)
 
 # ---------------------------------------------------------------- model
+# The C36 L20 CIFAR classifier of configs/_base_/models/relativenas_c36l20_cifar.py.
 model = dict(
-    type='ImageClassifier',
     backbone=dict(
-        type='RelativeNASBackbone',
         genotype=genotype,
-        stem='cifar',
-        base_channels=36,
-        num_cells=20,
-        with_aux_feature=True,
         # Set every epoch by DropPathScheduleHook (custom_hooks).
         drop_path_rate=0.0),
-    head=dict(
-        type='mmrnas.RelativeNASClsHead',
-        num_classes=num_classes,
-        in_channels=576,
-        aux_in_channels=576,
-        aux_head='cifar',
-        aux_weight=0.4,
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, )))
+    head=dict(num_classes=num_classes))
 
 # ---------------------------------------------------------------- data
 data_preprocessor = dict(num_classes=num_classes, mean=mean, std=std, to_rgb=False)

@@ -2,6 +2,7 @@
 # 224x224, auxiliary head (weight 0.4), label smoothing 0.1, 250 epochs, 8 GPUs x 128 = 1024,
 # SGD 0.5, wd 3e-5, 5 warm-up epochs then linear decay, no drop path, no grad clip.
 _base_ = [
+    '../_base_/models/relativenas_c46l14.py',
     'mmpretrain::_base_/datasets/imagenet_bs64.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
@@ -19,16 +20,11 @@ genotype = 'RelativeNAS'
 # mmpretrain's LabelSmoothLoss(mode='original') ('classy_vision' would use eps / (1 + eps)).
 label_smooth_loss = dict(
     type='LabelSmoothLoss', label_smooth_val=0.1, mode='original', loss_weight=1.0)
+# The C46 L14 mobile backbone of configs/_base_/models/relativenas_c46l14.py, with the input of
+# the auxiliary head.
 model = dict(
     type='ImageClassifier',
-    backbone=dict(
-        type='RelativeNASBackbone',
-        genotype=genotype,
-        stem='imagenet',
-        base_channels=46,
-        num_cells=14,
-        with_aux_feature=True,
-        drop_path_rate=0.0),
+    backbone=dict(genotype=genotype, with_aux_feature=True, drop_path_rate=0.0),
     head=dict(
         type='mmrnas.RelativeNASClsHead',
         num_classes=1000,

@@ -18,6 +18,7 @@
 #   them), PhotoMetricDistortion instead of ColorJitter, and a different transform order;
 # - evaluation: the sliding windows average logits, the reference sums softmax probabilities.
 _base_ = [
+    '../_base_/models/relativenas_c46l14.py',
     'mmseg::_base_/datasets/cityscapes_1024x1024.py',
     'mmseg::_base_/default_runtime.py',
     'mmseg::_base_/schedules/schedule_80k.py',
@@ -100,6 +101,8 @@ model = dict(
     type='EncoderDecoder',
     data_preprocessor=data_preprocessor,
     backbone=dict(
+        # Replaces the base's model.backbone (the RelativeNAS network goes into backbone_cfg).
+        _delete_=True,
         # mmseg's BiSeNetV1 with the fusion input channels fixed (128 + 128 = 256; mmseg
         # 1.2.2 would build context_channels[1] = 368), norm / act configs passed to every
         # block, the reference's SE-style fusion attention, and a build-time check of the
@@ -124,12 +127,10 @@ model = dict(
         # drop-path. mmseg's ContextPath unpacks four maps (x_4, x_8, x_16, x_32): out indices
         # 0..3, i.e. 46 / 184 / 368 / 736 channels at strides 4 / 8 / 16 / 32. It discards x_4
         # and uses only the size of x_8; the reference reads the stride-16 and stride-32 maps.
+        # The C46 L14 mobile backbone of configs/_base_/models/relativenas_c46l14.py.
         backbone_cfg=dict(
-            type='RelativeNASBackbone',
+            _base_.model.backbone,
             genotype=genotype,
-            stem='imagenet',
-            base_channels=46,
-            num_cells=14,
             out_indices=(0, 1, 2, 3),
             norm_cfg=norm_cfg,
             drop_path_rate=0.0,

@@ -37,11 +37,12 @@ __all__ = [
 class SSDLiteNeck(BaseModule):
     """The backbone features followed by a chain of stride-2 InvertedResidual blocks.
 
-    The reference's ``extras`` (TL ``ssd_mobile.py``): each block is 1x1 expand conv + BN +
-    act, 3x3 depthwise stride-2 conv + BN + act, 1x1 linear conv + BN (mmdet's
-    ``InvertedResidual``), with ``mid_channels = round(in_channels * expand_ratio)``; the first
-    block reads the last backbone feature. The output is the backbone features followed by
-    the output of every block.
+    The reference's ``extras`` (TL, the official transfer code, docs/reference.md §0:
+    ``ssd_mobile.py``): each block is 1x1 expand conv + BN + act, 3x3 depthwise stride-2
+    conv + BN + act, 1x1 linear conv + BN (mmdet's ``InvertedResidual``), with
+    ``mid_channels = round(in_channels * expand_ratio)``; the first block reads the last
+    backbone feature. The output is the backbone features followed by the output of every
+    block.
 
     Args:
         in_channels (Sequence[int]): Channels of the backbone features.

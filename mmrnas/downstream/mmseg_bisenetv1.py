@@ -60,7 +60,8 @@ def context_path_pyramid(
 
 @MODELS.register_module()
 class RelativeNASBiSeNetV1(BiSeNetV1):
-    """mmseg's ``BiSeNetV1`` as the RelativeNAS transfer code (TL ``BiSeNet.py``) builds it.
+    """mmseg's ``BiSeNetV1`` as the RelativeNAS transfer code builds it (``BiSeNet.py`` of TL,
+    docs/reference.md §0).
 
     It differs from mmseg 1.2.2's ``BiSeNetV1`` in four ways; ``forward`` is mmseg's:
 

@@ -7,7 +7,7 @@ from .genotype_library import (
     list_genotypes,
     resolve_genotype,
 )
-from .primitives import ALL_OPS, EXTRA_OPS, SEARCH_PRIMITIVES
+from .op_names import ALL_OPS, EXTRA_OPS, SEARCH_PRIMITIVES
 
 __all__ = [
     'ALL_OPS', 'CELL_KINDS', 'EXTRA_OPS', 'Edge', 'GENOTYPE_SUFFIXES', 'Genotype', 'GenotypeSpec',

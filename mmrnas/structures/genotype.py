@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from mmrnas.utils.fileio import atomic_write
-from .primitives import ALL_OPS, SEARCH_PRIMITIVES
+from .op_names import ALL_OPS, SEARCH_PRIMITIVES
 
 __all__ = ['Genotype', 'Edge', 'CELL_KINDS', 'GENOTYPE_SUFFIXES']
 

@@ -5,6 +5,8 @@
   and a malformed pair ends the tool with one error line.
 - :func:`load_config`: the config file, checked, with the options merged as
   :func:`mmrnas.utils.config.merge_cfg_options` does (``genotype=`` reaches every backbone).
+- :func:`parse_launch_args` and :func:`set_work_dir`: ``--work-dir``, ``--launcher`` and
+  ``--local-rank``, and the work dir a run writes to.
 - :func:`exit_on_user_errors`: known user errors become one ``PROG: error: ...`` line on
   stderr and exit code 2, without a traceback.
 - :func:`describe_threads` and :func:`describe_genotypes`: the lines a tool logs about what it
@@ -27,7 +29,7 @@ from .config import backbone_cfgs, merge_cfg_options
 
 __all__ = [
     'CfgOptionsAction', 'build_runner', 'describe_genotypes', 'describe_threads',
-    'exit_on_user_errors', 'load_config'
+    'exit_on_user_errors', 'load_config', 'parse_launch_args', 'set_work_dir'
 ]
 
 #: Errors that mean "the command line or the config is wrong", not "mmrnas is broken".
@@ -91,6 +93,32 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     cfg = Config.fromfile(path)
     merge_cfg_options(cfg, cfg_options)
     return cfg
+
+
+def parse_launch_args(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]],
+                      work_dir_help: str) -> argparse.Namespace:
+    """Add ``--work-dir`` (help ``work_dir_help``), ``--launcher`` and ``--local-rank`` to
+    ``parser``, parse ``argv`` (None: ``sys.argv``) and export the local rank as ``LOCAL_RANK``
+    for MMEngine unless the launcher did."""
+    parser.add_argument('--work-dir', help=work_dir_help)
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def set_work_dir(cfg: Config, config: str, work_dir: Optional[str]) -> None:
+    """Set ``cfg.work_dir`` to ``work_dir`` (``--work-dir``), else keep the config's own, else
+    ``./work_dirs/<name of the config file without extension>``."""
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(config))[0])
 
 
 @contextmanager

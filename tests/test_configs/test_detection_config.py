@@ -29,9 +29,10 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'detection' / 'ssdlite_rnas-c46l14_8xb32-200e_voc0712-320.py'
 # Parameters of the whole detector: backbone 4,313,029 (the ImageNet C46 L14 network's
 # 5,050,029 without its 737,000-parameter classifier) + extra layers 376,023 + heads 380,772.
-# docs/reference.md §7.3: 5.07 M (CHK 5.0698 M).
+# docs/reference.md §7.3: 5.07 M (CHK, the reference code run as is, §0: 5.0698 M).
 NUM_PARAMS = 5_069_824
-# The reference's priors (TL ssdlite_config.py): (map, shrinkage, min, max) per level.
+# The reference's priors (TL, the official transfer code: ssdlite_config.py): (map, shrinkage,
+# min, max) per level.
 SPECS = ((20, 16, 60, 105), (10, 32, 105, 150), (5, 64, 150, 195), (3, 100, 195, 240),
          (2, 150, 240, 285), (1, 300, 285, 330))
 

@@ -26,7 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'pose' / 'td-hm_rnas-c46l14_1xb128-140e_coco-256x192.py'
 # Parameters of the whole pose model: backbone 4,313,029 (the ImageNet C46 L14 network's
 # 5,050,029 without its 737,000-parameter classifier) + head 5,117,713 (deconvs 3,014,656 +
-# 2 x 1,048,576, BN 1,536, final conv 4,369). docs/reference.md §7.3: 9.43 M (CHK 9.4307 M).
+# 2 x 1,048,576, BN 1,536, final conv 4,369). docs/reference.md §7.3: 9.43 M
+# (CHK, the reference code run as is, §0: 9.4307 M).
 NUM_PARAMS = 9_430_742
 
 

@@ -31,8 +31,9 @@ CONFIG = (ROOT / 'configs' / 'segmentation' /
           'bisenetv1_rnas-c46l14_2xb8-80k_cityscapes-1024x1024.py')
 
 # docs/reference.md §7.3 / §8: the reference BiSeNet with the RelativeNAS backbone has 6 944 645
-# parameters (CHK 6.9446 M; classifier removed, all three heads counted). Ours has 57 more:
-# mmseg's three 1x1 classifiers (conv_seg) have a bias (19 each), the reference's have none.
+# parameters (CHK, the reference code run as is, §0: 6.9446 M; classifier removed, all three
+# heads counted). Ours has 57 more: mmseg's three 1x1 classifiers (conv_seg) have a bias (19
+# each), the reference's have none.
 REFERENCE_PARAMS = 6_944_645
 EXPECTED_PARAMS = REFERENCE_PARAMS + 3 * 19
 # The backbone alone: the ImageNet C46 network's 5 050 029 without its 736 -> 1000 classifier.
@@ -347,7 +348,7 @@ def test_param_groups_follow_reference(model):
 @pytest.mark.slow
 def test_lr_schedule_matches_reference():
     """Exponential warm-up from 1e-5 over 1000 iterations, then poly 0.9 to iteration 80 000
-    (TL opt_utils/optimizer.py), on both the x1 and the x10 groups."""
+    (opt_utils/optimizer.py of TL, docs/reference.md §0), on both the x1 and the x10 groups."""
     cfg = load_config()
     init_default_scope('mmseg')
     params = [nn.Parameter(torch.zeros(1)), nn.Parameter(torch.zeros(1))]

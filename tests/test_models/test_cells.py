@@ -1,9 +1,10 @@
-"""GenotypeCell: edge modules, strides, preprocessing, drop path (docs/reference.md §1.2-1.5)."""
+"""GenotypeCell: edge modules, strides, preprocessing, drop path; the channel plan of a cell
+stack (docs/reference.md §1.2-1.5)."""
 import pytest
 import torch
 import torch.nn as nn
 
-from mmrnas.models.cells import GenotypeCell
+from mmrnas.models.cells import CellSpec, GenotypeCell, cell_channel_plan, reduction_cell_indices
 from mmrnas.models.ops import DilConv, FactorizedReduce, ReLUConvBN, SepConv
 from mmrnas.structures import Genotype, get_genotype
 
@@ -31,6 +32,22 @@ def test_preprocessing():
     assert isinstance(cell.preprocess0, FactorizedReduce)
     out = cell(torch.randn(2, 6, 8, 8), torch.randn(2, 5, 4, 4))
     assert out.shape == (2, 16, 4, 4)
+
+
+def test_channel_plan():
+    """Reductions at L // 3 and 2L // 3 double C; each cell reads the two outputs before it."""
+    assert reduction_cell_indices(20) == (6, 13)
+    with pytest.raises(ValueError, match='num_cells'):
+        reduction_cell_indices(2)
+    # CIFAR-style search network C16 L8: stem 48 channels, 4 concatenated nodes.
+    plan = cell_channel_plan(16, 8, 48, (4, 4))
+    assert plan[:4] == [CellSpec(48, 48, 16, False, False), CellSpec(48, 64, 16, False, False),
+                        CellSpec(64, 64, 32, True, False), CellSpec(64, 128, 32, False, True)]
+    assert [spec.channels for spec in plan] == [16, 16, 32, 32, 32, 64, 64, 64]
+    # ImageNet stem: the first cell follows a reduction; NASNet concatenates 5 normal states.
+    plan = cell_channel_plan(8, 3, 8, (5, 4), reduction_prev=True)
+    assert plan == [CellSpec(8, 8, 8, False, True), CellSpec(8, 40, 16, True, False),
+                    CellSpec(40, 64, 32, True, True)]
 
 
 def test_duplicate_edges_are_separate_modules():

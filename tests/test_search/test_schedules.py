@@ -1,4 +1,5 @@
-"""Per-generation lr and drop-path values (docs/reference.md §4.2, CHK table)."""
+"""Per-generation lr and drop-path values (docs/reference.md §4.2: the table obtained by
+running the reference code as is, CHK in §0)."""
 import pytest
 
 from mmrnas.search.schedules import search_drop_path_rate, search_lr

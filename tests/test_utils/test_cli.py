@@ -1,6 +1,7 @@
-"""mmrnas.utils.cli: --cfg-options with genotype text, config loading, one-line user errors, and
-the genotype / thread lines the tools log."""
+"""mmrnas.utils.cli: --cfg-options with genotype text, config loading, the launch arguments and
+work dir, one-line user errors, and the genotype / thread lines the tools log."""
 import argparse
+import os
 
 import pytest
 import torch
@@ -13,6 +14,8 @@ from mmrnas.utils.cli import (
     describe_threads,
     exit_on_user_errors,
     load_config,
+    parse_launch_args,
+    set_work_dir,
 )
 
 #: What DARTS logs print: tuples and range() concat, as in the issue's command line.
@@ -77,6 +80,36 @@ def test_load_config(tmp_path):
     yaml_config = tmp_path / 'cfg.yaml'
     yaml_config.write_text('lr: 0.1\n')
     assert load_config(str(yaml_config)).lr == 0.1
+
+
+@pytest.mark.parametrize('argv, env, launcher, local_rank', [
+    ([], None, 'none', '0'),
+    (['--launcher', 'pytorch', '--local-rank', '3'], None, 'pytorch', '3'),
+    (['--local_rank=2'], None, 'none', '2'),
+    (['--local-rank', '3'], '1', 'none', '1'),  # the launcher's LOCAL_RANK wins
+])
+def test_parse_launch_args(argv, env, launcher, local_rank, monkeypatch):
+    monkeypatch.delenv('LOCAL_RANK', raising=False)
+    if env is not None:
+        monkeypatch.setenv('LOCAL_RANK', env)
+    parser = argparse.ArgumentParser(prog='tool.py')
+    parser.add_argument('config')
+    args = parse_launch_args(parser, ['c.py', '--work-dir', 'w'] + argv, 'where it goes')
+    assert (args.config, args.work_dir, args.launcher) == ('c.py', 'w', launcher)
+    assert os.environ['LOCAL_RANK'] == local_rank
+    assert 'where it goes' in parser.format_help()
+
+
+@pytest.mark.parametrize('config_work_dir, work_dir, expected', [
+    (None, None, './work_dirs/rnas_c8l5_1xb64-12e_digits-16'),
+    (None, 'runs/a', 'runs/a'),
+    ('from_config', None, 'from_config'),
+    ('from_config', 'runs/a', 'runs/a'),
+])
+def test_set_work_dir(config_work_dir, work_dir, expected):
+    cfg = Config(dict(lr=0.1) if config_work_dir is None else dict(work_dir=config_work_dir))
+    set_work_dir(cfg, 'configs/retrain/rnas_c8l5_1xb64-12e_digits-16.py', work_dir)
+    assert cfg.work_dir == expected
 
 
 def test_exit_on_user_errors(capsys):

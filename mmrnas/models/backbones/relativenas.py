@@ -9,7 +9,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmrnas.registry import MODELS, ROOT_MODELS
 from mmrnas.structures import GenotypeSpec, resolve_genotype
-from ..cells import GenotypeCell
+from ..cells import GenotypeCell, cell_channel_plan, reduction_cell_indices
 from ..utils import build_norm_layer, is_compiling
 
 __all__ = ['RelativeNASBackbone']
@@ -95,9 +95,6 @@ class RelativeNASBackbone(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if stem not in ('imagenet', 'cifar'):
             raise ValueError(f"stem must be 'imagenet' or 'cifar', got {stem!r}")
-        if num_cells < 3:
-            raise ValueError(f'num_cells must be at least 3 (two reduction cells and one cell '
-                             f'before them), got {num_cells}')
         if not -1 <= frozen_stages < NUM_STAGES:
             raise ValueError(
                 f'frozen_stages must be in [-1, {NUM_STAGES - 1}], got {frozen_stages}')
@@ -113,7 +110,7 @@ class RelativeNASBackbone(BaseModule):
         self.drop_path_rate = drop_path_rate
         self.with_cp = with_cp
         self.with_aux_feature = with_aux_feature
-        self.reduction_indices = (num_cells // 3, 2 * num_cells // 3)
+        self.reduction_indices = reduction_cell_indices(num_cells)
 
         C = base_channels
         if stem == 'cifar':
@@ -123,7 +120,6 @@ class RelativeNASBackbone(BaseModule):
                 build_norm_layer(norm_cfg, stem_channels))
             # Both inputs of the first cell are the stem output.
             stem_stride, stride, reduction_prev = 1, 1, False
-            channels_prev_prev = channels_prev = stem_channels
         else:
             stem_channels = C
             self.stem0 = nn.Sequential(
@@ -138,21 +134,14 @@ class RelativeNASBackbone(BaseModule):
                 build_norm_layer(norm_cfg, C))
             # The first cell reads stem0 (stride 4) and stem1 (stride 8).
             stem_stride, stride, reduction_prev = 4, 8, True
-            channels_prev_prev = channels_prev = C
 
+        multipliers = (len(self.genotype.normal_concat), len(self.genotype.reduce_concat))
         self.cells = nn.ModuleList()
-        channels, cell_strides = C, []
-        for i in range(num_cells):
-            reduction = i in self.reduction_indices
-            if reduction:
-                channels *= 2
-                stride *= 2
-            cell = GenotypeCell(self.genotype, channels_prev_prev, channels_prev, channels,
-                                reduction, reduction_prev, norm_cfg=norm_cfg)
-            self.cells.append(cell)
+        cell_strides = []
+        for spec in cell_channel_plan(C, num_cells, stem_channels, multipliers, reduction_prev):
+            self.cells.append(GenotypeCell(self.genotype, *spec, norm_cfg=norm_cfg))
+            stride *= 2 if spec.reduction else 1
             cell_strides.append(stride)
-            reduction_prev = reduction
-            channels_prev_prev, channels_prev = channels_prev, cell.out_channels
 
         # Index of the cell whose output ends each of the stages 1..3.
         self.stage_ends = (self.reduction_indices[0] - 1, self.reduction_indices[1] - 1,

@@ -5,8 +5,9 @@ import torch
 import torch.nn as nn
 
 from mmrnas.structures import Genotype
-from ..ops import OPS, FactorizedReduce, ReLUConvBN
+from ..ops import OPS
 from .cell_routing import route_cell
+from .cell_stack import cell_preprocess
 
 __all__ = ['GenotypeCell']
 
@@ -44,13 +45,8 @@ class GenotypeCell(nn.Module):
                  norm_cfg: dict = dict(type='BN')):
         super().__init__()
         self.reduction = reduction
-        if reduction_prev:
-            self.preprocess0 = FactorizedReduce(
-                in_channels_prev_prev, channels, norm_cfg=norm_cfg)
-        else:
-            self.preprocess0 = ReLUConvBN(in_channels_prev_prev, channels, 1, 1, 0,
-                                          norm_cfg=norm_cfg)
-        self.preprocess1 = ReLUConvBN(in_channels_prev, channels, 1, 1, 0, norm_cfg=norm_cfg)
+        self.preprocess0, self.preprocess1 = cell_preprocess(
+            in_channels_prev_prev, in_channels_prev, channels, reduction_prev, norm_cfg)
 
         edges, concat = genotype.cell('reduce' if reduction else 'normal')
         self.input_indices: Tuple[int, ...] = tuple(index for _, index in edges)

@@ -9,7 +9,7 @@ from typing import Callable, Dict
 
 import torch.nn as nn
 
-from .primitives import Conv7x1_1x7, DilConv, FactorizedReduce, Identity, SepConv, Zero
+from .op_modules import Conv7x1_1x7, DilConv, FactorizedReduce, Identity, SepConv, Zero
 
 __all__ = ['OPS', 'OpBuilder']
 

@@ -8,6 +8,7 @@ from mmengine.model import BaseModel
 
 from mmrnas.registry import MODELS
 from mmrnas.structures import SEARCH_PRIMITIVES, Genotype
+from ..cells import cell_channel_plan, reduction_cell_indices
 from ..utils import build_norm_layer, copy_module
 from .candidate_network import CandidateCell, CandidateNetwork
 from .supernet_cell import SupernetCell
@@ -54,26 +55,17 @@ class RelativeNASSupernet(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        if num_cells < 3:
-            raise ValueError(f'num_cells must be at least 3, got {num_cells}')
         self.num_cells = num_cells
-        self.reduction_indices = (num_cells // 3, 2 * num_cells // 3)
+        self.reduction_indices = reduction_cell_indices(num_cells)
         stem_channels = stem_multiplier * base_channels
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False),
             build_norm_layer(norm_cfg, stem_channels))
-        self.cells = nn.ModuleList()
-        channels_prev_prev = channels_prev = stem_channels
-        channels, reduction_prev = base_channels, False
-        for i in range(num_cells):
-            reduction = i in self.reduction_indices
-            channels = channels * 2 if reduction else channels
-            cell = SupernetCell(channels_prev_prev, channels_prev, channels, reduction,
-                                reduction_prev, num_nodes, primitives, norm_cfg)
-            self.cells.append(cell)
-            reduction_prev = reduction
-            channels_prev_prev, channels_prev = channels_prev, cell.out_channels
-        self.classifier = nn.Linear(channels_prev, num_classes)
+        self.cells = nn.ModuleList(
+            SupernetCell(*spec, num_nodes, primitives, norm_cfg)
+            for spec in cell_channel_plan(base_channels, num_cells, stem_channels,
+                                          (num_nodes, num_nodes)))
+        self.classifier = nn.Linear(self.cells[-1].out_channels, num_classes)
 
     def cell_edges(self, genotype: Genotype, index: int):
         """The genotype edges that cell ``index`` uses (reduce or normal half)."""

@@ -5,8 +5,8 @@ import torch
 import torch.nn as nn
 
 from mmrnas.structures import SEARCH_PRIMITIVES
-from ..cells.cell_routing import route_cell
-from ..ops import OPS, FactorizedReduce, ReLUConvBN
+from ..cells import cell_preprocess, route_cell
+from ..ops import OPS
 
 __all__ = ['SupernetCell']
 
@@ -47,13 +47,8 @@ class SupernetCell(nn.Module):
         self.reduction = reduction
         self.num_nodes = num_nodes
         self.primitives = tuple(primitives)
-        if reduction_prev:
-            self.preprocess0 = FactorizedReduce(
-                in_channels_prev_prev, channels, norm_cfg=norm_cfg)
-        else:
-            self.preprocess0 = ReLUConvBN(in_channels_prev_prev, channels, 1, 1, 0,
-                                          norm_cfg=norm_cfg)
-        self.preprocess1 = ReLUConvBN(in_channels_prev, channels, 1, 1, 0, norm_cfg=norm_cfg)
+        self.preprocess0, self.preprocess1 = cell_preprocess(
+            in_channels_prev_prev, in_channels_prev, channels, reduction_prev, norm_cfg)
         self.concat = tuple(range(2, num_nodes + 2))
         self.out_channels = num_nodes * channels
         self.ops = nn.ModuleList()

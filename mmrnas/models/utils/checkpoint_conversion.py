@@ -2,7 +2,7 @@
 
 The reference ``NetworkCIFAR`` / ``NetworkImageNet`` (docs/reference.md §1) and
 ``RelativeNASBackbone`` + ``RelativeNASClsHead`` have the same module layout below the cell
-level (docs/reference.md §1.1, ``mmrnas/models/ops/primitives.py``), so conversion only renames
+level (docs/reference.md §1.1, ``mmrnas/models/ops/op_modules.py``), so conversion only renames
 prefixes:
 
 =============================================  ===============================================
