@@ -143,7 +143,8 @@ def gradient_accuracy(device: torch.device) -> dict:
     from mmrnas.models import RelativeNASSupernet
     from mmrnas.search import Population
 
-    dataset, _ = load_search_dataset(dict(type='digits', size=32))
+    dataset, _ = load_search_dataset(
+        dict(type='mmrnas.DigitsDataset', split='all', size=32, pipeline=[dict(type='PackInputs')]))
     batch = dataset.subset(range(256))
     inputs = next(batch.batches(256, shuffle=False))[0].to(device)
     labels = batch.labels.to(device)

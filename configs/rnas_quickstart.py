@@ -8,7 +8,13 @@ _base_ = ['./_base_/search_runtime.py']
 model = dict(type='RelativeNASSupernet', base_channels=8, num_cells=5, num_classes=10)
 
 train_dataloader = dict(
-    dataset=dict(type='digits', size=8),
+    # All 1,797 digits at 8x8, decoded once into uint8 tensors (the dataset is built in the
+    # mmpretrain scope, as in a retraining config; the pipeline ends with PackInputs).
+    dataset=dict(
+        type='mmrnas.DigitsDataset', split='all', size=8, pipeline=[dict(type='PackInputs')]),
+    # Per-channel mean / std of the images on the 0..1 scale (None: computed from them).
+    mean=(0.3053087, 0.3053087, 0.3053087),
+    std=(0.3758859, 0.3758859, 0.3758859),
     train_portion=0.5,  # 898 images to train each candidate, 899 to validate it
     batch_size=128,
     # Digits must not be mirrored; crop padding scaled to 8x8 images, no cutout.

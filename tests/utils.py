@@ -4,6 +4,17 @@ from pathlib import Path
 from types import ModuleType
 
 TOOLS = Path(__file__).resolve().parents[1] / 'tools'
+QUICKSTART = TOOLS.parent / 'configs' / 'rnas_quickstart.py'
+
+
+def quickstart_search_data():
+    """The quickstart's search data (all 1,797 digits at 8x8, its mean / std), decoded:
+    ``(DeviceDataset, num_classes)``."""
+    from mmengine.config import Config
+
+    from mmrnas.datasets import load_search_dataset
+    data = Config.fromfile(QUICKSTART).train_dataloader
+    return load_search_dataset(data.dataset, data.mean, data.std)
 
 
 def load_tool(name: str) -> ModuleType:

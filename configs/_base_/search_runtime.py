@@ -3,10 +3,13 @@
 # checkpoints every generation into work_dir/checkpoints).
 default_scope = 'mmrnas'
 
+# The search has no training iterations: the iteration-driven default hooks (timer, logger,
+# runtime info, ...) would never fire. The loop logs every pair and generation itself and
+# publishes their numbers through the MessageHub and the visualizer below.
 default_hooks = dict(
-    runtime_info=None,  # needs a DataLoader; the search data lives on the device
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook'),
+    runtime_info=None,
+    timer=None,
+    logger=None,
     param_scheduler=None,
     checkpoint=None,
     sampler_seed=None)
@@ -14,6 +17,9 @@ custom_hooks = [
     dict(type='GenotypeDumpHook'),  # genotypes/, history.jsonl, best_genotype.yaml + drawings
     dict(type='SearchPlotHook'),  # search_progress.png
 ]
+# search/* scalars per pair and per generation: <work_dir>/<time>/vis_data/scalars.json; add
+# dict(type='TensorboardVisBackend') (or WandbVisBackend) for curves in TensorBoard (W&B).
+visualizer = dict(type='Visualizer', vis_backends=[dict(type='LocalVisBackend')])
 
 env_cfg = dict(
     cudnn_benchmark=True,  # the reference searches with cudnn.benchmark=True

@@ -39,7 +39,7 @@ model = dict(
         topk=(1, )))
 
 # ---------------------------------------------------------------- data
-# mmrnas.datasets.DIGITS_MEAN / DIGITS_STD x 255 (the three channels are equal).
+# configs/rnas_quickstart.py's train_dataloader.mean / std x 255 (the three channels are equal).
 data_preprocessor = dict(
     num_classes=10, mean=[77.8537] * 3, std=[95.8509] * 3, to_rgb=False)
 

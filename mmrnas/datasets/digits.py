@@ -8,12 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-__all__ = ['load_digits', 'DIGITS_MEAN', 'DIGITS_STD']
-
-# Per-channel mean/std of the uint8 images / 255 (population std over all pixels); the three
-# channels are identical. Exact for any ``size`` that is a multiple of 8 (nearest upsampling).
-DIGITS_MEAN: tuple[float, float, float] = (0.3053087, 0.3053087, 0.3053087)
-DIGITS_STD: tuple[float, float, float] = (0.3758859, 0.3758859, 0.3758859)
+__all__ = ['load_digits']
 
 
 def load_digits(size: int = 16) -> tuple[torch.Tensor, torch.Tensor]:

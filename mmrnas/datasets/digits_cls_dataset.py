@@ -22,10 +22,11 @@ class DigitsDataset(BaseDataset):
     channels, held in memory as ``img`` arrays (H x W x 3 uint8).
 
     The split is deterministic, in file order: ``'train'`` = the first ``num_train`` images,
-    ``'test'`` = the rest (1500 / 297 by default).
+    ``'test'`` = the rest (1500 / 297 by default), ``'all'`` = all 1797 (what a search splits
+    itself).
 
     Args:
-        split (str): ``'train'`` or ``'test'``. Defaults to ``'train'``.
+        split (str): ``'train'``, ``'test'`` or ``'all'``. Defaults to ``'train'``.
         size (int): Image side length. Defaults to 32.
         num_train (int): Number of training images. Defaults to 1500.
         pipeline (list): Transforms. Defaults to ``()``.
@@ -34,6 +35,7 @@ class DigitsDataset(BaseDataset):
     """
 
     METAINFO = {'classes': tuple(str(digit) for digit in range(10))}
+    SPLITS = ('train', 'test', 'all')
 
     def __init__(self,
                  split: str = 'train',
@@ -42,8 +44,8 @@ class DigitsDataset(BaseDataset):
                  pipeline: Optional[list] = (),
                  test_mode: bool = False,
                  **kwargs) -> None:
-        if split not in ('train', 'test'):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        if split not in self.SPLITS:
+            raise ValueError(f'split must be one of {self.SPLITS}, got {split!r}')
         if not 0 < num_train < NUM_DIGITS:
             raise ValueError(f'num_train must be in 1..{NUM_DIGITS - 1}, got {num_train}')
         self.split = split
@@ -54,7 +56,8 @@ class DigitsDataset(BaseDataset):
     def load_data_list(self) -> List[dict]:
         """One ``dict(img=H x W x 3 uint8, gt_label=int)`` per image of the split."""
         images, labels = load_digits(self.size)
-        part = slice(0, self.num_train) if self.split == 'train' else slice(self.num_train, None)
+        part = dict(train=slice(0, self.num_train), test=slice(self.num_train, None),
+                    all=slice(None))[self.split]
         images = images[part].permute(0, 2, 3, 1).numpy()
         return [
             dict(img=image, gt_label=int(label))

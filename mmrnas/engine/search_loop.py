@@ -14,7 +14,13 @@ from mmengine.dist import is_main_process
 from mmengine.registry import OPTIMIZERS
 from mmengine.runner import BaseLoop
 
-from mmrnas.datasets import build_search_split, dataset_identity, load_search_dataset, split_indices
+from mmrnas.datasets import (
+    build_search_split,
+    dataset_identity,
+    describe_search_data,
+    load_search_dataset,
+    split_indices,
+)
 from mmrnas.registry import LOOPS
 from mmrnas.search import Population, select_teacher
 from mmrnas.search.candidate_trainer import CandidateResult, CandidateTrainer
@@ -31,6 +37,7 @@ from .search_checkpoint import (
     restore_rng_states,
     save_search_checkpoint,
 )
+from .search_record import FINAL_KEY, HISTORY_KEY, generation_summary, pair_scalars
 from .search_settings import (
     check_resume_settings,
     check_search_arguments,
@@ -60,11 +67,14 @@ class RelativeNASSearchLoop(BaseLoop):
     its teacher with the slow-fast update. After the last generation a final selection (not in
     the reference, §5) picks the architecture.
 
-    The runner's ``train_dataloader`` config describes the data; it is loaded once onto the
-    model's device and never goes through a ``DataLoader``::
+    The runner's ``train_dataloader`` config describes the data; its images are decoded once
+    into uint8 tensors on the model's device and never go through a ``DataLoader``::
 
         train_dataloader = dict(
-            dataset=dict(type='cifar10', data_root='data/cifar10'),  # or type='digits'
+            # any registered dataset, built in the mmpretrain scope; uint8 images of one size
+            dataset=dict(type='CIFAR10', data_root='data/cifar10',
+                         pipeline=[dict(type='PackInputs')]),
+            mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616),  # None: computed
             train_portion=0.5, batch_size=256, val_batch_size=256,
             augment=dict(crop_padding=4, flip=True, cutout=16),
             validate_with_train_augment=False)
@@ -176,11 +186,18 @@ class RelativeNASSearchLoop(BaseLoop):
         self.lr, optimizer, max_norm, norm_type = parse_search_optim_wrapper(
             runner.cfg.get('optim_wrapper') or {}, lambda kind: OPTIMIZERS.get(kind) is not None)
         data = parse_search_dataloader(dataloader)
-        self.dataset, num_classes = load_search_dataset(data['dataset'])
+        self.dataset, num_classes = load_search_dataset(data['dataset'], data['mean'],
+                                                        data['std'])
         model_classes = self.model.classifier.out_features
         if model_classes != num_classes:
             raise ValueError(f'the supernet has {model_classes} outputs but the search dataset '
                              f'has {num_classes} classes: set model.num_classes={num_classes}')
+        model_channels, channels = self.model.stem[0].in_channels, self.dataset.images.shape[1]
+        if model_channels != channels:
+            raise ValueError(f'the supernet takes {model_channels}-channel images but the search '
+                             f'dataset gives {channels}: set model.in_channels={channels}')
+        runner.logger.info(describe_search_data(data['dataset'], self.dataset, num_classes,
+                                                data['mean'] is not None, data['std'] is not None))
         # Independent streams for the split and for the population (initial positions,
         # pairing, update factors), both derived from the seed.
         split_seed, population_seed = np.random.SeedSequence(self.seed).spawn(2)
@@ -276,16 +293,19 @@ class RelativeNASSearchLoop(BaseLoop):
         """Run the remaining generations and the final selection."""
         if self.resume:
             self._apply_checkpoint()
+        self._publish_records()
         self.runner.call_hook('before_train')
         while self._generation < self.max_generations:
             self.runner.call_hook('before_train_epoch')
             self.history.append(self._run_generation(self._generation))
             self._generation += 1
             self._save()
+            self._publish_records()
             self.runner.call_hook('after_train_epoch')
         if self.final is None:
             self.final = self._select_final()
             self._save()
+            self._publish_records()
         self.runner.logger.info(
             f'search finished: {self.final["mode"]} selection -> {self.final["genotype"]}')
         self.runner.call_hook('after_train')
@@ -333,6 +353,8 @@ class RelativeNASSearchLoop(BaseLoop):
                      val_accuracy=[_finite_or_none(r.val_accuracy) for r in results]))
             self._log_pair(generation, number, len(pairs), (a, b), results, teacher, skipped,
                            time.perf_counter() - pair_start)
+            self._publish_scalars(pair_scalars(records[-1]), 'search/pair/',
+                                  generation * len(pairs) + number + 1)
             if progress is not None:
                 progress.update()
         self.population.update(pairs, np.asarray(teachers), self.rng, phi=self.phi,
@@ -399,6 +421,9 @@ class RelativeNASSearchLoop(BaseLoop):
             best = min(members, key=lambda m: self._rank_key(m['val_loss'], m['val_accuracy']))
             final.update(members=members, best_index=best['index'],
                          genotype=str(genotypes[best['index']]))
+            self._publish_scalars(dict(val_loss=best['val_loss'],
+                                       val_accuracy=best['val_accuracy']), 'search/final/',
+                                  self.max_generations)
         return final
 
     # ------------------------------------------------------------------ checkpoints
@@ -516,15 +541,30 @@ class RelativeNASSearchLoop(BaseLoop):
 
     def _log_generation(self, record: Dict[str, Any]) -> None:
         done = record['generation']
+        summary = generation_summary(record)
         spent = sum(r['seconds'] for r in self.history) + record['seconds']
         remaining = spent / done * (self.max_generations - done)
-        losses = [
-            p['val_loss'][p['members'].index(p['teacher'])] for p in record['pairs']
-            if not p['skipped']
-        ]
-        best = min((loss for loss in losses if loss is not None), default=math.nan)
         self.runner.logger.info(
-            f'generation {done}/{self.max_generations} done: lr {record["lr"]:.6f}, drop path '
-            f'{record["drop_path_rate"]:.3f}, diversity {record["diversity"]:.4f}, best teacher '
-            f'loss {best:.4f}, {record["seconds"]:.1f}s, ETA '
-            f'{timedelta(seconds=round(remaining))}')
+            f'generation {done}/{self.max_generations} done: lr {summary["lr"]:.6f}, drop path '
+            f'{summary["drop_path_rate"]:.3f}, diversity {summary["diversity"]:.4f}, best '
+            f'teacher loss {summary["best_teacher_val_loss"]:.4f}, {summary["seconds"]:.1f}s, '
+            f'ETA {timedelta(seconds=round(remaining))}')
+        self._publish_scalars(summary, 'search/', done)
+
+    # ------------------------------------------------------------------ publishing
+    def _publish_records(self) -> None:
+        """Put the generation records and the final selection into the runner's MessageHub,
+        where the hooks read them (:mod:`~mmrnas.engine.search_record`)."""
+        self.runner.message_hub.update_info(HISTORY_KEY, self.history)
+        self.runner.message_hub.update_info(FINAL_KEY, self.final)
+
+    def _publish_scalars(self, scalars: Dict[str, Optional[float]], prefix: str,
+                         step: int) -> None:
+        """Finite numbers to the MessageHub and to the visualizer's backends (TensorBoard,
+        W&B, ... as the config's ``visualizer`` lists them), keys prefixed, at ``step`` (the
+        generation, or the pair counted over the whole search)."""
+        finite = {f'{prefix}{key}': float(value) for key, value in scalars.items()
+                  if value is not None and math.isfinite(value)}
+        for key, value in finite.items():
+            self.runner.message_hub.update_scalar(key, value)
+        self.runner.visualizer.add_scalars(finite, step=step)

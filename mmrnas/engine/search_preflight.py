@@ -5,11 +5,13 @@ loop is built and validates its arguments; ``tools/search.py`` runs this check f
 bad input ends in one error and nothing else.
 """
 import inspect
+import logging
 import warnings
 from types import SimpleNamespace
 
 from mmengine.config import Config
 from mmengine.device import get_device
+from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
 from mmrnas.registry import MODELS
@@ -45,8 +47,17 @@ def check_search_config(cfg: Config) -> None:
         model = MODELS.build(cfg.model)
     model.to(get_device())
     seed = (cfg.get('randomness') or {}).get('seed')
+    # The loop's info lines (the search data) are left to the real build: nothing printed here.
     runner = SimpleNamespace(cfg=cfg, seed=0 if seed is None else seed, work_dir=cfg.work_dir,
-                             model=model)
-    with warnings.catch_warnings():  # the real build warns again, after the Runner's log
-        warnings.simplefilter('ignore')
-        RelativeNASSearchLoop(runner, cfg.get('train_dataloader'), **train_cfg)
+                             model=model, logger=logging.getLogger(__name__))
+    # The real build warns again, after the Runner's log (Python warnings and the datasets'
+    # MMEngine log warnings, e.g. mmpretrain's "Found no valid file in the folder").
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            RelativeNASSearchLoop(runner, cfg.get('train_dataloader'), **train_cfg)
+    finally:
+        logger.setLevel(level)

@@ -22,8 +22,8 @@ RESUME_CHANGEABLE = ('max_generations', 'lr', 'lr_min', 'reference_lr_quirk', 'd
                      'phi', 'teacher_criterion', 'final_selection', 'optimizer', 'clip_grad',
                      'batch_size', 'val_batch_size', 'augment', 'validate_with_train_augment',
                      'precision', 'channels_last', 'cuda_graph', 'concurrent_pairs')
-DATALOADER_KEYS = ('dataset', 'train_portion', 'batch_size', 'val_batch_size', 'augment',
-                   'validate_with_train_augment')
+DATALOADER_KEYS = ('dataset', 'mean', 'std', 'train_portion', 'batch_size', 'val_batch_size',
+                   'augment', 'validate_with_train_augment')
 FINAL_SELECTION_MODES = ('reevaluate', 'last_generation', 'most_frequent')
 
 
@@ -84,7 +84,8 @@ def parse_search_dataloader(dataloader: Any) -> Dict[str, Any]:
     """Check a search's ``train_dataloader`` and fill in its defaults.
 
     Returns:
-        dict: ``dataset`` (the dataset config), ``train_portion``, ``batch_size``,
+        dict: ``dataset`` (the dataset config), ``mean`` and ``std`` (per channel on the
+        0..1 scale, or None: computed from the images), ``train_portion``, ``batch_size``,
         ``val_batch_size``, ``augment`` (a :class:`BatchAugment` or None),
         ``validate_with_train_augment``.
     """
@@ -93,10 +94,20 @@ def parse_search_dataloader(dataloader: Any) -> Dict[str, Any]:
     check_unknown_keys('train_dataloader of a search', dataloader, DATALOADER_KEYS)
     if not isinstance(dataloader.get('dataset'), dict):
         raise ValueError("train_dataloader of a search needs dataset=dict(type=...), e.g. "
-                         "dict(type='cifar10', data_root='data/cifar10')")
-    data = dict(train_portion=0.5, batch_size=256, validate_with_train_augment=False)
+                         "dict(type='CIFAR10', data_root='data/cifar10', "
+                         "pipeline=[dict(type='PackInputs')])")
+    data = dict(mean=None, std=None, train_portion=0.5, batch_size=256,
+                validate_with_train_augment=False)
     data.update(dataloader)
     data.setdefault('val_batch_size', data['batch_size'])
+    for key in ('mean', 'std'):
+        values = data[key]
+        if values is not None and not (isinstance(values, (list, tuple)) and values and all(
+                isinstance(v, (int, float)) and math.isfinite(v) for v in values)):
+            raise ValueError(f'train_dataloader.{key} must be per-channel numbers on the 0..1 '
+                             f'scale (or None: computed from the images), got {values!r}')
+    if data['std'] is not None and min(data['std']) <= 0:
+        raise ValueError(f'train_dataloader.std must be positive, got {data["std"]!r}')
     _number('train_dataloader.train_portion', data['train_portion'], 0.0, 1.0, high_open=True)
     for key in ('batch_size', 'val_batch_size'):
         if not isinstance(data[key], int) or data[key] < 1:

@@ -3,7 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from mmrnas.datasets import CIFAR10_MEAN, CIFAR10_STD, BatchAugment, DeviceDataset
+from mmrnas.datasets import BatchAugment, DeviceDataset
+
+CIFAR10_MEAN = (0.49139968, 0.48215827, 0.44653124)
+CIFAR10_STD = (0.24703233, 0.24348505, 0.26158768)
 
 MEAN = torch.tensor(CIFAR10_MEAN).view(1, 3, 1, 1)
 STD = torch.tensor(CIFAR10_STD).view(1, 3, 1, 1)

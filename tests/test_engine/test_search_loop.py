@@ -206,9 +206,12 @@ def test_both_non_finite_skips_pair(tmp_path, monkeypatch):
     ({'train_cfg.population_size': 5}, 'population_size must be even'),
     ({'train_cfg.population_size': 0}, 'population_size must be even'),
     ({'train_cfg.max_generations': 0}, 'max_generations must be a positive integer'),
-    ({'train_dataloader.dataset': dict(_delete_=True, type='cifar10', data_root='/nonexistent')},
-     'cifar-10-python.tar.gz'),
+    ({'train_dataloader.dataset': dict(_delete_=True, type='CIFAR10', data_root='/nonexistent',
+                                       download=False, pipeline=[dict(type='PackInputs')])},
+     'Cannot find CIFAR10 dataset in /nonexistent'),
     ({'model.num_classes': 7}, 'set model.num_classes=10'),
+    ({'model.in_channels': 1}, 'takes 1-channel images but the search dataset gives 3: set '
+                               'model.in_channels=3'),
     ({'train_cfg.precision': 'fp16'}, 'precision must be one of'),
     ({'train_cfg.cuda_graph': True}, 'cuda_graph=True needs the search data on a CUDA device'),
 ])

@@ -45,8 +45,11 @@ def test_checkpoint_records_settings(searched):
     assert settings['supernet'] == dict(type='RelativeNASSupernet', base_channels=4,
                                         num_cells=3, num_classes=10)
     dataset = settings['dataset']
-    assert dataset['config'] == dict(type='digits', size=8)
+    assert dataset['config'] == dict(type='mmrnas.DigitsDataset', split='all', size=8,
+                                     pipeline=[dict(type='PackInputs')])
     assert (dataset['num_samples'], dataset['num_classes']) == (1797, 10)
+    assert dataset['mean'] == [0.3053087] * 3
+    assert dataset['std'] == [0.3758859] * 3
     assert len(dataset['sha1']) == 40
     assert (settings['seed'], settings['population_size'], settings['train_portion']) == (0, 2,
                                                                                        0.5)
@@ -64,6 +67,8 @@ def test_checkpoint_records_settings(searched):
                                   'supernet can never change on resume']),
     ({'train_dataloader.dataset.size': 16}, ['dataset.config.size: 8 in the checkpoint, 16',
                                              'dataset.sha1', 'dataset can never change']),
+    ({'train_dataloader.mean': None}, ['dataset.mean: [0.3053087, 0.3053087, 0.3053087] in '
+                                       'the checkpoint, [0.3053087185068785,']),
     ({'randomness.seed': 3}, ['seed: 0 in the checkpoint, 3 in the config']),
     ({'train_dataloader.train_portion': 0.6}, ['train_portion: 0.5 in the checkpoint, 0.6']),
 ])

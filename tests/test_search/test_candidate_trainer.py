@@ -5,10 +5,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmrnas.datasets import BatchAugment, build_search_split, load_search_dataset, split_indices
+from mmrnas.datasets import BatchAugment, build_search_split, split_indices
 from mmrnas.models import RelativeNASSupernet
 from mmrnas.search.candidate_trainer import CandidateTrainer
 from mmrnas.search.encoding import decode, random_vectors
+from tests.utils import quickstart_search_data
 
 pytestmark = [
     pytest.mark.usefixtures('one_thread'),
@@ -19,7 +20,7 @@ AUGMENT = BatchAugment(crop_padding=1, flip=False, cutout=4)
 
 
 def make_trainer(**options) -> CandidateTrainer:
-    dataset, _ = load_search_dataset(dict(type='digits', size=8))
+    dataset, _ = quickstart_search_data()
     train, val = split_indices(len(dataset), 0.5, 0)
     return CandidateTrainer(
         *build_search_split(dataset, train, val, 'cpu'), generator=torch.Generator().manual_seed(0),

@@ -3,11 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from mmrnas.datasets import BatchAugment, build_search_split, load_search_dataset, split_indices
+from mmrnas.datasets import BatchAugment, build_search_split, split_indices
 from mmrnas.models import RelativeNASSupernet
 from mmrnas.search.candidate_trainer import CandidateTrainer
 from mmrnas.search.concurrent import finish, run_concurrently
 from mmrnas.search.encoding import decode, random_vectors
+from tests.utils import quickstart_search_data
 
 pytestmark = [
     pytest.mark.usefixtures('one_thread'),
@@ -37,7 +38,7 @@ def test_one_stream_per_run():
 
 
 def make_trainer(device, seed, **options) -> CandidateTrainer:
-    dataset, _ = load_search_dataset(dict(type='digits', size=8))
+    dataset, _ = quickstart_search_data()
     train, val = split_indices(len(dataset), 0.5, 0)
     return CandidateTrainer(
         *build_search_split(dataset, train, val, device),

@@ -10,12 +10,13 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 
-from mmrnas.datasets import BatchAugment, build_search_split, load_search_dataset, split_indices
+from mmrnas.datasets import BatchAugment, build_search_split, split_indices
 from mmrnas.models.supernets import RelativeNASSupernet
 from mmrnas.models.utils import batch_shard, convert_to_global_batch_norm, drop_path
 from mmrnas.search import decode, random_vectors
 from mmrnas.search.candidate_trainer import CandidateTrainer
 from mmrnas.search.data_parallel import broadcast_from_rank0, shard_bounds
+from tests.utils import quickstart_search_data
 
 WORLD = 2
 
@@ -112,7 +113,7 @@ def _estimates(rank=0):
     """Estimate two candidates with write-back between them, as a search pair does."""
     torch.manual_seed(0)
     weight_set = RelativeNASSupernet(base_channels=4, num_cells=3, num_classes=10)
-    dataset, _ = load_search_dataset(dict(type='digits', size=8))
+    dataset, _ = quickstart_search_data()
     train, val = split_indices(len(dataset), 0.5, 0)
     generator = torch.Generator().manual_seed(0)
     # 898 training images in two batches of 449: equal shards, identical CPU kernels.
@@ -156,7 +157,7 @@ def test_data_parallel_candidates_equal_one_process(tmp_path):
 
 
 def _concurrent_worker(rank, tmp_dir):
-    dataset, _ = load_search_dataset(dict(type='digits', size=8))
+    dataset, _ = quickstart_search_data()
     trainer = CandidateTrainer(
         *build_search_split(dataset, *split_indices(len(dataset), 0.5, 0), 'cpu'),
         generator=torch.Generator().manual_seed(0), concurrent_pairs=True)

@@ -12,7 +12,7 @@ import torch
 import yaml
 
 from mmrnas.engine import RelativeNASSearchLoop, load_search_checkpoint
-from tests.test_datasets.test_cifar import make_images, write_batch
+from tests.test_datasets.test_cifar import make_images, trust_generated_batches, write_batch
 from tests.utils import load_tool
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -92,10 +92,14 @@ def one_line_error(capfd, argv) -> str:
      "unknown key(s) 'paramwise_cfg'"),
     ([CONFIG, '--cfg-options', 'param_scheduler.type=CosineAnnealingLR'],
      'param_scheduler is not used by a search'),
-    ([CONFIG, '--cfg-options', 'train_dataloader.dataset.type=cifar10'],
-     'the cifar10 search dataset takes data_root, download; unknown: size'),
+    ([CONFIG, '--cfg-options', 'train_dataloader.dataset.type=CIFAR11'],
+     "train_dataloader.dataset (type='CIFAR11') could not be built: KeyError: 'CIFAR11 is not "
+     "in the mmpretrain::dataset registry."),
+    ([CONFIG, '--cfg-options', 'train_dataloader.mean=[0.3,0.3]'],
+     'mean/std need 3 values (one per channel)'),
     ([PAPER_CONFIG, '--cfg-options', 'train_dataloader.dataset.data_root=/nonexistent'],
-     'Download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz and extract it into'),
+     "train_dataloader.dataset (type='CIFAR10') could not be built: RuntimeError: Cannot find "
+     "CIFAR10 dataset in /nonexistent"),
     ([CONFIG, '--resume', '/nonexistent/search_generation_001.pth'],
      "resume: search checkpoint '/nonexistent/search_generation_001.pth' does not exist"),
 ])
@@ -187,13 +191,14 @@ def test_ctrl_c_before_the_first_checkpoint(tmp_path, capfd, monkeypatch):
 
 
 @pytest.mark.slow
-def test_paper_config_end_to_end_on_cifar_batches(tmp_path):
+def test_paper_config_end_to_end_on_cifar_batches(tmp_path, monkeypatch):
     """configs/rnas_cifar10.py as it is (augmentation, validation with it, final
     re-evaluation) on generated CIFAR-10 python batches, with a tiny budget."""
+    trust_generated_batches(monkeypatch)
     folder = tmp_path / 'cifar' / 'cifar-10-batches-py'
     folder.mkdir(parents=True)
     for i in range(1, 6):
-        write_batch(folder / f'data_batch_{i}', make_images(16, seed=i), b'labels',
+        write_batch(folder / f'data_batch_{i}', make_images(16, seed=i), 'labels',
                     [(i + j) % 10 for j in range(16)])
     work_dir = tmp_path / 'work'
     assert search_tool.main([
@@ -206,8 +211,10 @@ def test_paper_config_end_to_end_on_cifar_batches(tmp_path):
     settings = state['meta']['settings']
     assert settings['augment'] == dict(crop_padding=4, flip=True, cutout=16)
     assert settings['validate_with_train_augment'] is True
-    assert settings['dataset']['config'] == dict(type='cifar10')
+    assert settings['dataset']['config'] == dict(type='CIFAR10', split='train',
+                                                 pipeline=[dict(type='PackInputs')])
     assert settings['dataset']['num_samples'] == 80
+    assert settings['dataset']['mean'] == [0.49139968, 0.48215827, 0.44653124]
     assert (settings['seed'], settings['lr'], settings['drop_path_rate']) == (7, 0.1, 0.3)
     assert [len(state['split']['train']), len(state['split']['val'])] == [40, 40]
     assert [round(r['drop_path_rate'], 6) for r in state['history']] == [0.0, 0.15]

@@ -10,6 +10,7 @@ from mmengine.hooks import Hook
 from mmrnas.registry import HOOKS
 from mmrnas.structures import Genotype
 from mmrnas.utils.fileio import atomic_write
+from ..search_record import search_final, search_history
 
 __all__ = ['GenotypeDumpHook']
 
@@ -32,9 +33,11 @@ class GenotypeDumpHook(Hook):
       ``final_selection.json`` and drawings of the best cells (``best_genotype_normal.png``
       ...).
 
+    It reads what the search publishes in the runner's MessageHub
+    (:func:`~mmrnas.engine.search_record.search_history`, ``search_final``), not the loop.
     Genotype files hold no times or paths, so two runs compare byte for byte. All writes are
-    atomic; they are repeated from the loop's state when a resumed search starts, so a kill
-    between a checkpoint and its outputs loses nothing.
+    atomic; they are repeated from the published records when a resumed search starts, so a
+    kill between a checkpoint and its outputs loses nothing.
 
     Args:
         draw (bool): Draw the best cells. Defaults to True.
@@ -49,10 +52,9 @@ class GenotypeDumpHook(Hook):
 
     @master_only
     def before_train(self, runner) -> None:
-        loop = runner.train_loop
-        if loop.history:
+        if search_history(runner):
             self._dump_generations(runner)
-        if loop.final is not None:
+        if search_final(runner) is not None:
             self.after_train(runner)
 
     @master_only
@@ -60,8 +62,8 @@ class GenotypeDumpHook(Hook):
         self._dump_generations(runner, only_last=True)
 
     def _dump_generations(self, runner, only_last: bool = False) -> None:
-        loop = runner.train_loop
-        records = loop.history[-1:] if only_last else loop.history
+        history = search_history(runner)
+        records = history[-1:] if only_last else history
         for record in records:
             generation = record['generation']
             atomic_write(
@@ -69,11 +71,11 @@ class GenotypeDumpHook(Hook):
                 _population_yaml(dict(generation=generation), record['population']))
         atomic_write(
             osp.join(runner.work_dir, 'history.jsonl'),
-            ''.join(json.dumps(record, sort_keys=True) + '\n' for record in loop.history))
+            ''.join(json.dumps(record, sort_keys=True) + '\n' for record in history))
 
     @master_only
     def after_train(self, runner) -> None:
-        final: Optional[Dict[str, Any]] = runner.train_loop.final
+        final: Optional[Dict[str, Any]] = search_final(runner)
         if final is None:
             return
         work_dir = runner.work_dir
