@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TEST_SUITE_COMMAND = 'bash tools/setup_env.sh && .venv/bin/python -m pytest'
 # How tools/setup_env.sh fingerprints its inputs (the content of .venv/.mmrnas-setup-ok); the
 # copy's marker below is computed the same way, and this test stops if the formula changes.
-FINGERPRINT_LINE = ('FINGERPRINT="$(cat "$0" "$ROOT"/requirements/*.txt "$ROOT/setup.py" | '
-                    'sha256sum | cut -c1-16) $PYVER $ARCH $MMRNAS_TORCH"')
+FINGERPRINT_LINE = ('FINGERPRINT="$(cat "$0" "$MMCV_OPS" "$ROOT"/requirements/*.txt '
+                    '"$ROOT/setup.py" | sha256sum | cut -c1-16) $PYVER $ARCH $MMRNAS_TORCH"')
 DEFAULT_TORCH = {
     'x86_64': 'torch==2.14.1 torchvision==0.29.1',
     'aarch64': 'torch==2.9.1 torchvision==0.24.1',
@@ -97,7 +97,8 @@ def setup_fingerprint(repo: Path) -> str:
     assert FINGERPRINT_LINE in script.read_text(), (
         'tools/setup_env.sh changed how it fingerprints its inputs: update setup_fingerprint() '
         'in this test (otherwise the copy would not take the warm path)')
-    inputs = [script, *sorted((repo / 'requirements').glob('*.txt')), repo / 'setup.py']
+    inputs = [script, repo / 'tools' / 'misc' / 'mmcv_ops.py',
+              *sorted((repo / 'requirements').glob('*.txt')), repo / 'setup.py']
     digest = hashlib.sha256(b''.join(path.read_bytes() for path in inputs)).hexdigest()[:16]
     version = subprocess.run(
         [setup_python(), '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'],

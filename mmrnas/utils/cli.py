@@ -18,7 +18,7 @@ import os
 import os.path as osp
 import sys
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Sequence
+from typing import Any, Iterator, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config, DictAction
@@ -28,8 +28,8 @@ from mmrnas.structures import GENOTYPE_SUFFIXES, Genotype, resolve_genotype
 from .config import backbone_cfgs, merge_cfg_options
 
 __all__ = [
-    'CfgOptionsAction', 'build_runner', 'describe_genotypes', 'describe_threads',
-    'exit_on_user_errors', 'load_config', 'parse_launch_args', 'set_work_dir'
+    'CfgOptionsAction', 'build_runner', 'check_classifier_classes', 'describe_genotypes',
+    'describe_threads', 'exit_on_user_errors', 'load_config', 'parse_launch_args', 'set_work_dir'
 ]
 
 #: Errors that mean "the command line or the config is wrong", not "mmrnas is broken".
@@ -185,7 +185,26 @@ def build_runner(cfg: Config, loop: str) -> Runner:
     """
     summary = [describe_threads()] + describe_genotypes(cfg)
     runner = Runner.from_cfg(cfg)
-    getattr(runner, loop)
+    dataloader = getattr(getattr(runner, loop), 'dataloader', None)
+    check_classifier_classes(cfg, getattr(dataloader, 'dataset', None))
     for line in summary:
         runner.logger.info(line)
     return runner
+
+
+def check_classifier_classes(cfg: Config, dataset: Any) -> None:
+    """A classifier's ``model.head.num_classes`` must be the number of classes of its data
+    (``dataset.metainfo['classes']``, e.g. the sub-folders of a ``CustomDataset``); configs
+    without either are not checked.
+
+    Raises:
+        ValueError: naming both numbers and the keys to set.
+    """
+    head = (cfg.get('model') or {}).get('head')
+    expected = head.get('num_classes') if isinstance(head, dict) else None
+    classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
+    if expected is None or not classes or len(classes) == expected:
+        return
+    raise ValueError(f'the data has {len(classes)} classes but model.head.num_classes='
+                     f'{expected}: set --cfg-options model.head.num_classes={len(classes)} '
+                     f'data_preprocessor.num_classes={len(classes)}')

@@ -136,3 +136,18 @@ def test_a_dataset_without_samples():
     with pytest.raises(ValueError, match='train_dataloader.dataset has no images; check its '
                                          'data_root / ann_file'):
         decode_dataset([])
+
+
+def test_retraining_classes_must_match_the_folder(folder, tmp_path, capfd):
+    """A head of 10 classes on a folder of 4: one line naming both numbers, before training."""
+    with pytest.raises(SystemExit) as exit_info:
+        load_tool('train').main([
+            str(RETRAIN), '--work-dir', str(tmp_path / 'w'), '--cfg-options',
+            f'train_dataloader.dataset.data_root={folder}',
+            f'val_dataloader.dataset.data_root={folder}', 'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False'])
+    assert exit_info.value.code == 2
+    assert capfd.readouterr().err.strip().splitlines()[-1].endswith(
+        'error: the data has 4 classes but model.head.num_classes=10: set --cfg-options '
+        'model.head.num_classes=4 data_preprocessor.num_classes=4')
+    assert not (tmp_path / 'w' / 'epoch_1.pth').exists()
