@@ -1,8 +1,11 @@
 """Auxiliary heads and RelativeNASClsHead inside mmpretrain's ImageClassifier."""
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.config import Config
 
 from mmrnas.models.heads import AuxiliaryHeadCIFAR, AuxiliaryHeadImageNet
 
@@ -14,21 +17,11 @@ from mmpretrain.structures import DataSample  # noqa: E402
 from mmrnas.models.heads.relativenas_cls_head import RelativeNASClsHead  # noqa: E402
 from mmrnas.registry import ROOT_MODELS  # noqa: E402
 
-CIFAR10_CLASSIFIER = dict(
-    type='ImageClassifier',
-    backbone=dict(
-        type='RelativeNASBackbone',
-        stem='cifar',
-        base_channels=36,
-        num_cells=20,
-        with_aux_feature=True),
-    head=dict(
-        type='mmrnas.RelativeNASClsHead',
-        num_classes=10,
-        in_channels=576,
-        aux_in_channels=576,
-        aux_head='cifar',
-        pool='adaptive'))
+# The CIFAR classifier preset the retraining configs build on (the tests below check its exact
+# parameter count and behaviour).
+CIFAR10_CLASSIFIER = Config.fromfile(
+    str(Path(__file__).resolve().parents[3] / 'configs' / '_base_' / 'models' /
+        'relativenas_c36l20_cifar.py')).model.to_dict()
 
 
 def samples(labels):
