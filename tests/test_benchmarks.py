@@ -8,6 +8,7 @@ import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+import data_placement  # noqa: E402
 import gpu_check  # noqa: E402
 import search_decisions  # noqa: E402
 import search_throughput  # noqa: E402
@@ -71,3 +72,11 @@ def test_concurrent_throughput_times_pairs():
     assert result['settings']['concurrent_pairs'] is True
     assert result['search_seconds_per_candidate'] == pytest.approx(
         sum(result['seconds_per_phase'].values()))
+
+
+@pytest.mark.parametrize('placement', ['device', 'host'])
+def test_data_placement_measures_both_data_sets(placement):
+    for name in data_placement.DATA:
+        result = data_placement.measure(name, placement, 'cpu', 1, 300)
+        assert result['images'] == (1797 if name == 'digits_8x8' else 300)
+        assert result['images_per_second'] > 0 and result['peak_rss_mib'] > 0

@@ -122,8 +122,12 @@ class DeviceDataset:
         labels: int N.
         mean: per-channel mean on the 0..1 scale (e.g. CIFAR-10's ``(0.4914, 0.4822, 0.4465)``).
         std: per-channel std on the 0..1 scale.
-        device: where to keep the data; defaults to the device of ``images``.
+        device: where to keep the data and serve batches; defaults to the device of
+            ``images``.
     """
+
+    #: Device holding images and labels when not :attr:`device` (a :class:`HostDataset`).
+    storage: str | None = None
 
     def __init__(self,
                  images: torch.Tensor | np.ndarray,
@@ -142,8 +146,9 @@ class DeviceDataset:
                              f'got {tuple(labels.shape)}')
         if len(mean) != images.shape[1] or len(std) != images.shape[1]:
             raise ValueError(f'mean/std need {images.shape[1]} values (one per channel)')
-        self.images = images.to(device)
-        self.labels = labels.to(device=device, dtype=torch.int64)
+        self._device = device
+        self.images = images.to(self.storage or device)
+        self.labels = labels.to(device=self.storage or device, dtype=torch.int64)
         self.mean = tuple(float(m) for m in mean)
         self.std = tuple(float(s) for s in std)
         self._mean = torch.tensor(self.mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
@@ -151,8 +156,8 @@ class DeviceDataset:
 
     @property
     def device(self) -> torch.device:
-        """Device holding the data."""
-        return self.images.device
+        """Device the batches are served on (and the data held, unless :attr:`storage`)."""
+        return self._device
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -161,15 +166,20 @@ class DeviceDataset:
         return (f'{type(self).__name__}(num_samples={len(self)}, '
                 f'shape={tuple(self.images.shape[1:])}, device={self.device})')
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes the images and labels take."""
+        return self.images.nbytes + self.labels.nbytes
+
     def to(self, device: torch.device | str) -> DeviceDataset:
-        """Return a copy of this dataset on ``device``."""
-        return DeviceDataset(self.images, self.labels, self.mean, self.std, device=device)
+        """Return a copy of this dataset (of its class) serving batches on ``device``."""
+        return type(self)(self.images, self.labels, self.mean, self.std, device=device)
 
     def subset(self, indices: torch.Tensor | np.ndarray | Sequence[int]) -> DeviceDataset:
         """Return the samples at ``indices`` (e.g. a half of :func:`split_indices`)."""
-        index = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
-        return DeviceDataset(self.images.index_select(0, index),
-                             self.labels.index_select(0, index), self.mean, self.std)
+        index = torch.as_tensor(indices, dtype=torch.int64, device=self.images.device)
+        return type(self)(self.images.index_select(0, index), self.labels.index_select(0, index),
+                          self.mean, self.std, device=self.device)
 
     def num_batches(self, batch_size: int, drop_last: bool = False) -> int:
         """Number of batches :meth:`batches` yields per epoch."""
@@ -231,15 +241,20 @@ class DeviceDataset:
         """The generator behind :meth:`batches` (arguments already checked)."""
         if order is None and shuffle:
             order = self.epoch_order(generator)
+        if order is not None:  # where the images are (the host for a HostDataset)
+            order = order.to(self.images.device)
         for b in range(start_batch, self.num_batches(batch_size, drop_last)):
             lo, hi = b * batch_size, min((b + 1) * batch_size, len(self))
-            if order is None:
-                images, labels = self.images[lo:hi], self.labels[lo:hi]
-            else:
-                index = order[lo:hi]
-                images = self.images.index_select(0, index)
-                labels = self.labels.index_select(0, index)
+            images, labels = self._gather(order, lo, hi)
             if augment is None:
                 yield normalize(images, self._mean, self._std), labels
             else:
                 yield augment(images, self._mean, self._std, generator), labels
+
+    def _gather(self, order: torch.Tensor | None, lo: int, hi: int) -> Batch:
+        """uint8 images and labels of batch positions ``lo:hi`` of ``order`` (None: in
+        storage order), where the data are kept."""
+        if order is None:
+            return self.images[lo:hi], self.labels[lo:hi]
+        index = order[lo:hi]
+        return self.images.index_select(0, index), self.labels.index_select(0, index)

@@ -1,5 +1,6 @@
 """The data a search runs on: any registered image-classification dataset, decoded once into
-uint8 tensors (a :class:`DeviceDataset`) and split in two halves on the device.
+uint8 tensors (a :class:`DeviceDataset`) and split in two halves on the device (or, over a
+memory budget, in host memory: a :class:`HostDataset`).
 
 The dataset config is an ordinary one, built from the registries in the mmpretrain scope (as
 in a retraining config: ``'CIFAR10'``, ``'CustomDataset'``, ``'ImageNet'``,
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 
 from .device_data import DeviceDataset
+from .host_data import HostDataset
 
 __all__ = ['build_search_dataset', 'decode_dataset', 'image_statistics', 'load_search_dataset',
            'check_classes', 'describe_search_data', 'build_search_split', 'dataset_identity',
@@ -173,10 +175,13 @@ def describe_search_data(cfg: dict, dataset: DeviceDataset, num_classes: int,
 
 
 def build_search_split(dataset: DeviceDataset, train_indices: np.ndarray,
-                       val_indices: np.ndarray,
-                       device: torch.device) -> Tuple[DeviceDataset, DeviceDataset]:
-    """The training and validation halves on ``device``."""
-    return (dataset.subset(train_indices).to(device), dataset.subset(val_indices).to(device))
+                       val_indices: np.ndarray, device: torch.device,
+                       placement: str = 'device') -> Tuple[DeviceDataset, DeviceDataset]:
+    """The training and validation halves serving batches on ``device``, held there
+    (``placement='device'``) or in host memory (``'host'``, a :class:`HostDataset`)."""
+    kind = HostDataset if placement == 'host' else DeviceDataset
+    halves = (dataset.subset(train_indices), dataset.subset(val_indices))
+    return tuple(kind(half.images, half.labels, half.mean, half.std, device) for half in halves)
 
 
 def dataset_identity(cfg: dict, dataset: DeviceDataset, num_classes: int) -> Dict[str, Any]:

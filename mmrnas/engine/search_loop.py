@@ -16,7 +16,9 @@ from mmengine.runner import BaseLoop
 
 from mmrnas.datasets import (
     build_search_split,
+    choose_placement,
     dataset_identity,
+    default_memory_budget,
     describe_search_data,
     load_search_dataset,
     split_indices,
@@ -68,7 +70,8 @@ class RelativeNASSearchLoop(BaseLoop):
     the reference, §5) picks the architecture.
 
     The runner's ``train_dataloader`` config describes the data; its images are decoded once
-    into uint8 tensors on the model's device and never go through a ``DataLoader``::
+    into uint8 tensors on the model's device (or, for data over ``device_memory_budget``, in
+    host memory, batches copied to the device) and never go through a ``DataLoader``::
 
         train_dataloader = dict(
             # any registered dataset, built in the mmpretrain scope; uint8 images of one size
@@ -77,7 +80,9 @@ class RelativeNASSearchLoop(BaseLoop):
             mean=(0.4914, 0.4822, 0.4465), std=(0.2470, 0.2435, 0.2616),  # None: computed
             train_portion=0.5, batch_size=256, val_batch_size=256,
             augment=dict(crop_padding=4, flip=True, cutout=16),
-            validate_with_train_augment=False)
+            validate_with_train_augment=False,
+            data_placement='auto',  # or 'device' / 'host'
+            device_memory_budget=None)  # bytes or '2GiB'; None: 1/4 of the device memory
 
     The runner's ``optim_wrapper`` config is the per-candidate optimizer: ``optimizer.lr``
     is the initial search lr (cosine to ``lr_min`` over generations), ``clip_grad.max_norm``
@@ -198,6 +203,11 @@ class RelativeNASSearchLoop(BaseLoop):
                              f'dataset gives {channels}: set model.in_channels={channels}')
         runner.logger.info(describe_search_data(data['dataset'], self.dataset, num_classes,
                                                 data['mean'] is not None, data['std'] is not None))
+        self.device = next(self.model.parameters()).device
+        budget = data['device_memory_budget'] or default_memory_budget(self.device)
+        self.data_placement, placement_line = choose_placement(
+            data['data_placement'], self.dataset.nbytes, budget)
+        runner.logger.info(placement_line)
         # Independent streams for the split and for the population (initial positions,
         # pairing, update factors), both derived from the seed.
         split_seed, population_seed = np.random.SeedSequence(self.seed).spawn(2)
@@ -205,12 +215,11 @@ class RelativeNASSearchLoop(BaseLoop):
             zip(('train', 'val'),
                 split_indices(len(self.dataset), data['train_portion'], split_seed)))
         train_augment = data['augment']
-        self.device = next(self.model.parameters()).device
         self.data_generator = torch.Generator(device=self.device)
         self.data_generator.manual_seed(self.seed)
         self.trainer = CandidateTrainer(
             *build_search_split(self.dataset, self.split['train'], self.split['val'],
-                                self.device),
+                                self.device, self.data_placement),
             generator=self.data_generator,
             batch_size=data['batch_size'],
             val_batch_size=data['val_batch_size'],
@@ -498,7 +507,7 @@ class RelativeNASSearchLoop(BaseLoop):
                 and np.array_equal(split['val'], self.split['val'])):
             self.split = dict(split)
             self.trainer.train_set, self.trainer.val_set = build_search_split(
-                self.dataset, split['train'], split['val'], self.device)
+                self.dataset, split['train'], split['val'], self.device, self.data_placement)
         self.population.load_state_dict(state['population'])
         self.model.load_state_dict(state['weight_set'])
         restore_rng_states(state['rng']['global_states'])

@@ -5,7 +5,8 @@ import inspect
 import math
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from mmrnas.datasets import BatchAugment
+from mmrnas.datasets import BatchAugment, parse_memory_size
+from mmrnas.datasets.host_data import DATA_PLACEMENTS
 from mmrnas.search.slow_fast import TEACHER_CRITERIA
 
 __all__ = [
@@ -23,7 +24,8 @@ RESUME_CHANGEABLE = ('max_generations', 'lr', 'lr_min', 'reference_lr_quirk', 'd
                      'batch_size', 'val_batch_size', 'augment', 'validate_with_train_augment',
                      'precision', 'channels_last', 'cuda_graph', 'concurrent_pairs')
 DATALOADER_KEYS = ('dataset', 'mean', 'std', 'train_portion', 'batch_size', 'val_batch_size',
-                   'augment', 'validate_with_train_augment')
+                   'augment', 'validate_with_train_augment', 'data_placement',
+                   'device_memory_budget')
 FINAL_SELECTION_MODES = ('reevaluate', 'last_generation', 'most_frequent')
 
 
@@ -87,7 +89,8 @@ def parse_search_dataloader(dataloader: Any) -> Dict[str, Any]:
         dict: ``dataset`` (the dataset config), ``mean`` and ``std`` (per channel on the
         0..1 scale, or None: computed from the images), ``train_portion``, ``batch_size``,
         ``val_batch_size``, ``augment`` (a :class:`BatchAugment` or None),
-        ``validate_with_train_augment``.
+        ``validate_with_train_augment``, ``data_placement`` (``'auto'``, ``'device'`` or
+        ``'host'``), ``device_memory_budget`` (bytes, or None: the device's default).
     """
     if not isinstance(dataloader, dict):
         raise ValueError(f'train_dataloader of a search must be a dict, got {dataloader!r}')
@@ -97,7 +100,8 @@ def parse_search_dataloader(dataloader: Any) -> Dict[str, Any]:
                          "dict(type='CIFAR10', data_root='data/cifar10', "
                          "pipeline=[dict(type='PackInputs')])")
     data = dict(mean=None, std=None, train_portion=0.5, batch_size=256,
-                validate_with_train_augment=False)
+                validate_with_train_augment=False, data_placement='auto',
+                device_memory_budget=None)
     data.update(dataloader)
     data.setdefault('val_batch_size', data['batch_size'])
     for key in ('mean', 'std'):
@@ -122,6 +126,11 @@ def parse_search_dataloader(dataloader: Any) -> Dict[str, Any]:
         augment = BatchAugment(**augment)
     data['augment'] = augment
     data['validate_with_train_augment'] = bool(data['validate_with_train_augment'])
+    if data['data_placement'] not in DATA_PLACEMENTS:
+        raise ValueError(f'train_dataloader.data_placement must be one of {DATA_PLACEMENTS}, '
+                         f'got {data["data_placement"]!r}')
+    if data['device_memory_budget'] is not None:
+        data['device_memory_budget'] = parse_memory_size(data['device_memory_budget'])
     return data
 
 

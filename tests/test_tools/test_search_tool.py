@@ -100,6 +100,14 @@ def one_line_error(capfd, argv) -> str:
     ([PAPER_CONFIG, '--cfg-options', 'train_dataloader.dataset.data_root=/nonexistent'],
      "train_dataloader.dataset (type='CIFAR10') could not be built: RuntimeError: Cannot find "
      "CIFAR10 dataset in /nonexistent"),
+    ([CONFIG, '--cfg-options', 'train_dataloader.data_placement=device',
+      'train_dataloader.device_memory_budget=100KiB'],
+     "train_dataloader.data_placement='device', but the search data take 351.0 KiB (359400 "
+     'bytes), more than the device memory budget of 100.0 KiB (102400 bytes); set '
+     "data_placement='host' or 'auto' (images in host memory), or "
+     'train_dataloader.device_memory_budget=359400 or more'),
+    ([CONFIG, '--cfg-options', 'train_dataloader.data_placement=gpu'],
+     "train_dataloader.data_placement must be one of ('auto', 'device', 'host'), got 'gpu'"),
     ([CONFIG, '--resume', '/nonexistent/search_generation_001.pth'],
      "resume: search checkpoint '/nonexistent/search_generation_001.pth' does not exist"),
 ])

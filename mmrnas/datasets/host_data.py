@@ -1,0 +1,91 @@
+"""Search data larger than a device memory budget: uint8 images kept in host memory, each
+batch gathered on the host, copied to the device and augmented there (docs/search_guide.md,
+"Data placement")."""
+from __future__ import annotations
+
+import os
+import re
+
+import torch
+
+from .device_data import Batch, DeviceDataset
+
+__all__ = ['HostDataset', 'DATA_PLACEMENTS', 'parse_memory_size', 'format_size',
+           'default_memory_budget', 'choose_placement']
+
+#: Values of ``train_dataloader.data_placement``.
+DATA_PLACEMENTS = ('auto', 'device', 'host')
+_UNITS = {'B': 1, 'KB': 10**3, 'MB': 10**6, 'GB': 10**9, 'TB': 10**12,
+          'KiB': 2**10, 'MiB': 2**20, 'GiB': 2**30, 'TiB': 2**40}
+
+
+class HostDataset(DeviceDataset):
+    """A :class:`DeviceDataset` whose images and labels stay on the CPU.
+
+    Batches are the same as a :class:`DeviceDataset`'s on ``device``: the epoch order and all
+    augmentation draws come from the generator on ``device``; only the gather of each batch
+    happens on the host (into pinned memory when ``device`` is CUDA), followed by a
+    non-blocking copy to ``device``.
+
+    Takes :class:`DeviceDataset`'s arguments; ``device`` is where batches are served and
+    augmented.
+    """
+
+    storage = 'cpu'  # images and labels; batches on :attr:`device`
+
+    def _gather(self, order: torch.Tensor | None, lo: int, hi: int) -> Batch:
+        """Gather on the host, then copy to :attr:`device` without blocking."""
+        images, labels = super()._gather(order, lo, hi)
+        if self.device.type == 'cuda':
+            images, labels = images.pin_memory(), labels.pin_memory()
+        return (images.to(self.device, non_blocking=True),
+                labels.to(self.device, non_blocking=True))
+
+
+def parse_memory_size(value: int | str) -> int:
+    """Bytes of ``value``: a positive int, or a string such as ``'2GiB'``, ``'500 MB'``."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = re.fullmatch(r'\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*', value) if isinstance(
+        value, str) else None
+    if match:
+        size = int(float(match[1]) * _UNITS[match[2] or 'B'])
+        if size > 0:
+            return size
+    raise ValueError(f"train_dataloader.device_memory_budget must be a positive number of "
+                     f"bytes or a size such as '2GiB' or '500MB', got {value!r}")
+
+
+def format_size(size: int) -> str:
+    """``size`` bytes in the largest binary unit it reaches (``'146.5 MiB'``)."""
+    units = ('B', 'KiB', 'MiB', 'GiB', 'TiB')
+    power = min(len(units) - 1, max(0, (size.bit_length() - 1) // 10))
+    return f'{size / 2**(10 * power):.1f} {units[power]}'
+
+
+def default_memory_budget(device: torch.device) -> int:
+    """A quarter of the device's memory on CUDA, of the physical RAM elsewhere."""
+    if device.type == 'cuda':
+        return torch.cuda.get_device_properties(device).total_memory // 4
+    return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 4
+
+
+def choose_placement(placement: str, size: int, budget: int) -> tuple[str, str]:
+    """Where the search data go (``'device'`` or ``'host'``) and the log line saying why.
+
+    ``'auto'`` keeps data of at most ``budget`` bytes on the device, larger data on the host.
+
+    Raises:
+        ValueError: ``placement='device'`` for data larger than ``budget``.
+    """
+    fits = size <= budget
+    if placement == 'device' and not fits:
+        raise ValueError(f"train_dataloader.data_placement='device', but the search data take "
+                         f'{format_size(size)} ({size} bytes), more than the device memory '
+                         f'budget of {format_size(budget)} ({budget} bytes); set '
+                         f"data_placement='host' or 'auto' (images in host memory), or "
+                         f'train_dataloader.device_memory_budget={size} or more')
+    chosen = placement if placement != 'auto' else ('device' if fits else 'host')
+    reason = '' if placement == 'auto' else f', data_placement={placement!r}'
+    return chosen, (f'search data placement: {chosen} ({format_size(size)} '
+                    f'{"<=" if fits else ">"} budget {format_size(budget)}{reason})')
