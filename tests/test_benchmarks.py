@@ -11,6 +11,7 @@ sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 import data_placement  # noqa: E402
 import gpu_check  # noqa: E402
 import search_decisions  # noqa: E402
+import search_quality  # noqa: E402
 import search_throughput  # noqa: E402
 
 
@@ -80,3 +81,78 @@ def test_data_placement_measures_both_data_sets(placement):
         result = data_placement.measure(name, placement, 'cpu', 1, 300)
         assert result['images'] == (1797 if name == 'digits_8x8' else 300)
         assert result['images_per_second'] > 0 and result['peak_rss_mib'] > 0
+
+
+def test_search_quality_calibration_numbers():
+    spread = search_quality.seed_spread({'a': [90, 92], 'b': [80, 80], 'c': [85, 87]})
+    assert spread['seed_std'] == pytest.approx((4 / 3)**0.5)  # variances 2, 0, 2
+    assert spread['spread_std'] == pytest.approx((91 / 3)**0.5)  # means 91, 80, 86
+    assert spread['spread_range'] == 11
+    assert spread['criterion_met'] and spread['ratio'] == pytest.approx((91 / 4)**0.5)
+    assert not search_quality.seed_spread({'a': [90, 94], 'b': [91, 95]})['criterion_met']
+
+
+def test_search_quality_rank_correlations():
+    exact = search_quality.rank_correlations([1, 2, 3, 4], [10, 20, 30, 40], 50)
+    assert (exact['kendall_tau'], exact['spearman_rho']) == (1.0, 1.0)
+    assert exact['kendall_tau_interval'] == [1.0, 1.0]
+    swapped = search_quality.rank_correlations([1, 2, 3, 4], [1, 3, 2, 4], 200)
+    assert swapped['kendall_tau'] == pytest.approx(2 / 3)  # one discordant pair of six
+    assert swapped['spearman_rho'] == pytest.approx(0.8)  # 1 - 6 * 2 / (4 * 15)
+    low, high = swapped['kendall_tau_interval']
+    assert low < 2 / 3 <= high <= 1.0
+    assert 0 < swapped['bootstrap_resamples'] <= 200
+
+
+def test_search_quality_journal_keeps_finished_work(tmp_path):
+    journal = search_quality.Journal(str(tmp_path / 'journal.jsonl'))
+    assert journal.get('a', lambda: 1) == 1
+    with open(tmp_path / 'journal.jsonl', 'a') as f:
+        f.write('{"key": "b", "val')  # a run killed while writing
+    again = search_quality.Journal(str(tmp_path / 'journal.jsonl'))
+    assert again.get('a', lambda: 1 / 0) == 1
+    assert again.get('b', lambda: 2) == 2
+
+
+@pytest.mark.slow
+def test_search_quality_miniature_end_to_end_and_resume(tmp_path, monkeypatch):
+    """The whole benchmark on a miniature setting; run again, it trains and searches nothing
+    and writes the same numbers."""
+    torch.set_num_threads(1)
+    out = tmp_path / 'out' / 'search_quality.json'
+    work = tmp_path / 'work'
+    argv = ['--mini', '--work-dir', str(work), '--out', str(out)]
+    assert search_quality.main(argv) == 0
+    first = json.loads(out.read_text())
+    assert {'device', 'commit', 'proxy', 'calibration', 'ranking', 'methods',
+            'references'} <= set(first)
+    assert set(first['methods']) == {'relativenas', 'random'}
+    for method in first['methods'].values():
+        assert [seed['seed'] for seed in method['seeds']] == [0, 1]
+        tests = [seed['test_accuracy'] for seed in method['seeds']]
+        assert method['mean'] == pytest.approx(sum(tests) / 2)
+    repeat = first['methods']['relativenas']['repeat_of_first_seed']
+    assert repeat == dict(identical_genotype_file=True, identical_decisions=True)
+    ranking = first['ranking']
+    kinds = [entry['kind'] for entry in ranking['genotypes']]
+    assert kinds == ['random', 'random', 'RelativeNAS', 'DARTS_V2', 'all_pooling']
+    assert all(len(entry['estimates']) == 2 for entry in ranking['genotypes'])
+    assert -1 <= ranking['kendall_tau'] <= 1 and len(ranking['kendall_tau_interval']) == 2
+    assert set(first['references']) == {'RelativeNAS', 'DARTS_V2', 'all_pooling',
+                                        'random_genotype'}
+    assert first['calibration']['chosen'] == 'mini'
+    assert [osp.basename(p) for p in first['plots']] == ['search_quality_ranking.png',
+                                                         'search_quality_methods.png']
+    assert (out.parent / 'search_quality_ranking.png').is_file()
+    journal = (work / 'journal.jsonl').read_text()
+
+    def no_training(*args, **kwargs):
+        raise AssertionError('a finished training ran again')
+
+    monkeypatch.setattr(search_quality.StandAlone, 'train', no_training)
+    monkeypatch.setattr(search_quality, 'estimate_all', no_training)
+    assert search_quality.main(argv) == 0
+    assert (work / 'journal.jsonl').read_text() == journal
+    second = json.loads(out.read_text())
+    for key in ('calibration', 'ranking', 'methods', 'references'):
+        assert second[key] == first[key], key

@@ -1,7 +1,8 @@
 """Run a RelativeNAS search with MMEngine's Runner.
 
 Usage: python tools/search.py CONFIG [--work-dir DIR] [--resume [CHECKPOINT]]
-       [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm|mpi]
+       [--seeds SEED [SEED ...]] [--cfg-options KEY=VALUE ...]
+       [--launcher none|pytorch|slurm|mpi]
 
 Multi-process (data-parallel candidates): tools/dist_search.sh CONFIG NPROC [args], which runs
 this script under torchrun with --launcher pytorch (GPUs: NCCL; CPUs: gloo).
@@ -10,20 +11,29 @@ Outputs in the work dir: checkpoints/ (one per generation, atomic), genotypes/, 
 search_progress.png, best_genotype.yaml and its cell drawings. ``--resume`` without a value
 continues from the work dir's last search checkpoint; with a value, from that checkpoint.
 
+``--seeds 0 1 2 3 4`` runs one search per seed, one after the other, each in
+``WORK_DIR/seed_<S>`` with ``randomness.seed = S``, then prints and writes
+``WORK_DIR/seeds_summary.json``: each seed's genotype and estimate, their spread, how many
+distinct genotypes were found and how far apart they are (edges out of 16). With ``--resume``
+every seed continues from its own last checkpoint (a finished seed is not run again).
+
 Bad input (a missing file, an unknown or misspelled key, a value out of range, a checkpoint
 of another search) ends in one line on stderr and exit code 2, before any work; Ctrl-C says
 which generation was saved last and prints the command that continues the search.
 """
 import argparse
+import json
 import os
 import os.path as osp
 import shlex
 import sys
+import time
 from typing import List, Optional
 
 from mmengine.dist import is_main_process
 
 from mmrnas.engine import check_search_config, last_checkpoint_path
+from mmrnas.engine.seed_summary import seed_result, summarize_seeds
 from mmrnas.utils.cli import (
     CfgOptionsAction,
     build_runner,
@@ -33,6 +43,7 @@ from mmrnas.utils.cli import (
     set_work_dir,
 )
 from mmrnas.utils.dist import init_distributed
+from mmrnas.utils.fileio import atomic_write
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -40,6 +51,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('config', help='search config file')
     parser.add_argument('--resume', nargs='?', const=True, default=False,
                         help='continue the search in the work dir (or from CHECKPOINT)')
+    parser.add_argument('--seeds', nargs='+', type=int, metavar='SEED',
+                        help='one search per seed in WORK_DIR/seed_<SEED>, then a summary')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config entries, e.g. train_cfg.max_generations=10')
     return parse_launch_args(parser, argv, 'where outputs and checkpoints go')
@@ -57,22 +70,31 @@ def check_work_dir(work_dir: str) -> None:
                          f'--work-dir')
 
 
-def resume_command(argv: List[str], config: str, work_dir: str) -> str:
-    """The command that continues this search: the same config and options, ``--resume``."""
-    options: List[str] = []
-    if '--cfg-options' in argv:
-        for token in argv[argv.index('--cfg-options') + 1:]:
+def _option_values(argv: List[str], option: str) -> List[str]:
+    """The values that follow ``option`` in ``argv`` (up to the next ``--`` option)."""
+    values: List[str] = []
+    if option in argv:
+        for token in argv[argv.index(option) + 1:]:
             if token.startswith('--'):
                 break
-            options.append(token)
+            values.append(token)
+    return values
+
+
+def resume_command(argv: List[str], config: str, work_dir: str) -> str:
+    """The command that continues this search (or these seeds): the same config, seeds and
+    options, ``--resume``."""
     command = ['python', 'tools/search.py', config, '--work-dir', work_dir, '--resume']
-    if options:
-        command += ['--cfg-options', *options]
+    for option in ('--seeds', '--cfg-options'):
+        values = _option_values(argv, option)
+        if values:
+            command += [option, *values]
     return ' '.join(shlex.quote(token) for token in command)
 
 
-def interrupted_message(loop, argv: List[str], config: str) -> str:
-    """What Ctrl-C leaves behind: the last generation saved and how to continue."""
+def interrupted_message(loop, argv: List[str], config: str, work_dir: str) -> str:
+    """What Ctrl-C leaves behind: the last generation saved and how to continue (``work_dir``
+    is the one of the command: with ``--seeds``, the parent of the seeds' folders)."""
     done, total = loop.epoch, loop.max_generations
     checkpoint = last_checkpoint_path(loop.work_dir)
     if checkpoint is None:
@@ -80,12 +102,43 @@ def interrupted_message(loop, argv: List[str], config: str) -> str:
                 f'nothing to resume; start the search again')
     where = ('the final selection' if done == total else f'generation {done + 1}/{total}')
     return (f'interrupted during {where}; the last checkpoint {checkpoint} holds generation '
-            f'{done}/{total}. Continue with: {resume_command(argv, config, loop.work_dir)}')
+            f'{done}/{total}. Continue with: {resume_command(argv, config, work_dir)}')
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    args = parse_args(argv)
+def check_seeds(seeds: List[int], resume) -> None:
+    """``--seeds`` must name distinct seeds; ``--resume`` goes with it without a path."""
+    repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
+    if repeated:
+        raise ValueError(f'--seeds: seed(s) {repeated} are given twice; give each seed once')
+    if isinstance(resume, str):
+        raise ValueError('--resume with --seeds takes no checkpoint path: every seed resumes '
+                         'from the last checkpoint of its own WORK_DIR/seed_<S>')
+
+
+def summary_lines(summary: dict) -> List[str]:
+    """The seeds summary as text: one line per seed, then the spread."""
+    lines = []
+    for result in summary['seeds']:
+        estimate = ('' if result['val_accuracy'] is None else
+                    f' (estimate: loss {result["val_loss"]:.4f}, '
+                    f'acc {result["val_accuracy"]:.2f}%)')
+        lines.append(f'seed {result["seed"]}: {result["genotype"]}{estimate}')
+    accuracy = summary['val_accuracy']
+    if accuracy is not None:
+        lines.append(f'estimated val accuracy over {len(summary["seeds"])} seeds: '
+                     f'{accuracy["mean"]:.2f} +- {accuracy["std"]:.2f}% '
+                     f'(min {accuracy["min"]:.2f}, max {accuracy["max"]:.2f})')
+    distance = summary['edge_distance']
+    lines.append(f'{summary["distinct_genotypes"]} distinct genotype(s)' + (
+        '' if distance is None else
+        f'; edges that differ between two seeds (of 16): mean {distance["mean"]:.1f}, '
+        f'min {distance["min"]}, max {distance["max"]}'))
+    return lines
+
+
+def prepare(args: argparse.Namespace, seed: Optional[int]):
+    """Load and check the config (for one seed of ``--seeds``, in its sub-folder) and build
+    the runner. User errors end here, before any work."""
     with exit_on_user_errors():
         cfg = load_config(args.config, args.cfg_options)
         # The search loop runs its own data parallelism (per candidate, see
@@ -94,21 +147,50 @@ def main(argv: Optional[List[str]] = None) -> int:
         init_distributed(args.launcher)
         cfg.launcher = 'none'
         set_work_dir(cfg, args.config, args.work_dir)
+        if seed is not None:
+            cfg.work_dir = osp.join(cfg.work_dir, f'seed_{seed}')
+            cfg.randomness = dict(cfg.get('randomness') or {}, seed=seed)
+            cfg.train_cfg.pop('seed', None)
+            # Runner names its logger and visualizer after the experiment: one per seed.
+            cfg.experiment_name = (f'{osp.splitext(osp.basename(args.config))[0]}_seed{seed}_'
+                                   f'{time.strftime("%Y%m%d_%H%M%S")}')
         # The loop resumes its own state; MMEngine's runner-level resume stays off.
         cfg.resume = False
         cfg.train_cfg.resume = args.resume
         check_work_dir(cfg.work_dir)
         # Everything the loop would refuse, before the Runner logs the environment and config.
         check_search_config(cfg)
-        runner = build_runner(cfg, 'train_loop')
-    try:
-        runner.train()
-    except KeyboardInterrupt:
-        if is_main_process():
-            print(f'{osp.basename(sys.argv[0])}: '
-                  f'{interrupted_message(runner.train_loop, argv, args.config)}',
-                  file=sys.stderr)
-        return 130
+        return build_runner(cfg, 'train_loop')
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    if args.seeds:
+        with exit_on_user_errors():
+            check_seeds(args.seeds, args.resume)
+    results = []
+    for seed in args.seeds or [None]:
+        runner = prepare(args, seed)
+        try:
+            runner.train()
+        except KeyboardInterrupt:
+            if is_main_process():
+                work_dir = osp.dirname(runner.work_dir) if args.seeds else runner.work_dir
+                print(f'{osp.basename(sys.argv[0])}: '
+                      f'{interrupted_message(runner.train_loop, argv, args.config, work_dir)}',
+                      file=sys.stderr)
+            return 130
+        if seed is not None:
+            results.append(seed_result(seed, runner.work_dir, runner.train_loop.final))
+    if args.seeds and is_main_process():
+        summary = summarize_seeds(results)
+        work_dir = osp.dirname(runner.work_dir)
+        atomic_write(osp.join(work_dir, 'seeds_summary.json'),
+                     json.dumps(summary, indent=2, sort_keys=True) + '\n')
+        for line in summary_lines(summary):
+            print(line)
+        print(f'summary written to {osp.join(work_dir, "seeds_summary.json")}')
     return 0
 
 

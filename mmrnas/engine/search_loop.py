@@ -112,6 +112,12 @@ class RelativeNASSearchLoop(BaseLoop):
             (reference: 0.3).
         teacher_criterion (str): ``'loss'`` (reference) or ``'accuracy'``.
         phi (float): Weight of the optional population-mean (CSO) term; 0 = reference.
+        population_update (str): How the population moves after a generation:
+            ``'slow_fast'`` (the reference: every student moves towards its teacher) or
+            ``'random'`` (every individual is redrawn uniformly, velocities zero: random
+            search with the same weight-sharing estimates, pair write-back, cost and final
+            selection, the baseline that shows what slow-fast learning adds). Defaults to
+            ``'slow_fast'``.
         final_selection (str): ``'reevaluate'`` (train and validate every final member once
             more from the final weight set, without write-back, and take the best; default),
             ``'last_generation'`` (the best teacher of the last generation) or
@@ -152,6 +158,7 @@ class RelativeNASSearchLoop(BaseLoop):
                  drop_path_rate: float = 0.3,
                  teacher_criterion: str = 'loss',
                  phi: float = 0.0,
+                 population_update: str = 'slow_fast',
                  final_selection: str = 'reevaluate',
                  seed: Optional[int] = None,
                  resume: Union[bool, str] = False,
@@ -164,7 +171,7 @@ class RelativeNASSearchLoop(BaseLoop):
         super().__init__(runner, None)
         check_search_arguments(max_generations, population_size, lr_min, drop_path_rate,
                                teacher_criterion, phi, final_selection, max_keep_checkpoints,
-                               resume_changes)
+                               resume_changes, population_update)
         if runner.cfg.get('param_scheduler'):
             raise ValueError('param_scheduler is not used by a search: the lr follows the '
                              "loop's cosine from optim_wrapper.optimizer.lr to "
@@ -176,6 +183,7 @@ class RelativeNASSearchLoop(BaseLoop):
         self.drop_path_rate = drop_path_rate
         self.teacher_criterion = teacher_criterion
         self.phi = phi
+        self.population_update = population_update
         self.final_selection = final_selection
         # A config without any seed gets a random one from the runner; a resume then takes
         # the checkpoint's seed instead of refusing a "changed" seed.
@@ -248,6 +256,7 @@ class RelativeNASSearchLoop(BaseLoop):
                  reference_lr_quirk=reference_lr_quirk,
                  drop_path_rate=drop_path_rate,
                  phi=phi,
+                 population_update=population_update,
                  teacher_criterion=teacher_criterion,
                  final_selection=final_selection,
                  optimizer=optimizer,
@@ -327,6 +336,28 @@ class RelativeNASSearchLoop(BaseLoop):
         candidates = [self.model.extract(g, drop_path_rate=drop_path) for g in genotypes]
         return self.trainer.estimate_many(candidates, lr)
 
+    def estimate_genotypes(self, genotypes: Sequence[Genotype],
+                           generation: Optional[int] = None) -> List[CandidateResult]:
+        """Estimate ``genotypes`` from the current weight set the way the search does (cut
+        out, one epoch of training, validation), two by two as pairs, without writing back:
+        the weight set is left as it was.
+
+        Args:
+            genotypes: The architectures to estimate.
+            generation: 0-based generation whose lr and drop-path rate to use; defaults to
+                the last (what the final re-evaluation uses).
+        """
+        generation = self.max_generations - 1 if generation is None else generation
+        lr = search_lr(generation, self.max_generations, self.lr, self.lr_min,
+                       self.reference_lr_quirk)
+        drop_path = search_drop_path_rate(generation, self.max_generations,
+                                          self.drop_path_rate)
+        genotypes = list(genotypes)
+        results: List[CandidateResult] = []
+        for start in range(0, len(genotypes), 2):
+            results += self._estimate(genotypes[start:start + 2], lr, drop_path)
+        return results
+
     def _run_generation(self, generation: int) -> Dict[str, Any]:
         """Run the generation of 0-based index ``generation`` (its record, logs and files
         number generations from 1)."""
@@ -366,8 +397,11 @@ class RelativeNASSearchLoop(BaseLoop):
                                   generation * len(pairs) + number + 1)
             if progress is not None:
                 progress.update()
-        self.population.update(pairs, np.asarray(teachers), self.rng, phi=self.phi,
-                               skip=np.asarray(skips))
+        if self.population_update == 'random':
+            self.population.redraw(self.rng)
+        else:
+            self.population.update(pairs, np.asarray(teachers), self.rng, phi=self.phi,
+                                   skip=np.asarray(skips))
         population, rng_state = broadcast_from_rank0(
             (self.population.state_dict(), self.rng.bit_generator.state))
         self.population.load_state_dict(population)
@@ -411,14 +445,7 @@ class RelativeNASSearchLoop(BaseLoop):
             best = min(last['pairs'], key=teacher_key)
             final['genotype'] = last['population'][best['teacher']]
         else:
-            generation = self.max_generations - 1
-            lr = search_lr(generation, self.max_generations, self.lr, self.lr_min,
-                           self.reference_lr_quirk)
-            drop_path = search_drop_path_rate(generation, self.max_generations,
-                                              self.drop_path_rate)
-            results = []
-            for start in range(0, len(genotypes), 2):  # two by two, as pairs
-                results += self._estimate(genotypes[start:start + 2], lr, drop_path)
+            results = self.estimate_genotypes(genotypes)
             members = []
             for index, result in enumerate(results):
                 members.append(
@@ -474,7 +501,9 @@ class RelativeNASSearchLoop(BaseLoop):
                                     f'the path of a search_*.pth file, or --resume alone for '
                                     f'the last checkpoint of the work dir')
         state = load_search_checkpoint(path)
-        recorded = state['meta']['settings']
+        recorded = dict(state['meta']['settings'])
+        # Checkpoints written before population_update existed moved by slow-fast learning.
+        recorded.setdefault('population_update', 'slow_fast')
         current = dict(self.settings)
         if not self._seed_given:
             current['seed'] = self.seed = recorded['seed']

@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from mmrnas.datasets import BatchAugment, parse_memory_size
 from mmrnas.datasets.host_data import DATA_PLACEMENTS
+from mmrnas.search.population import POPULATION_UPDATES
 from mmrnas.search.slow_fast import TEACHER_CRITERIA
 
 __all__ = [
@@ -17,7 +18,8 @@ __all__ = [
 
 #: Settings that no resume may change: the population, the split and the weight set were made
 #: with them.
-FIXED_SETTINGS = ('seed', 'population_size', 'train_portion', 'dataset', 'supernet')
+FIXED_SETTINGS = ('seed', 'population_size', 'population_update', 'train_portion', 'dataset',
+                  'supernet')
 #: Settings a resume may change when ``train_cfg.resume_changes`` names them.
 RESUME_CHANGEABLE = ('max_generations', 'lr', 'lr_min', 'reference_lr_quirk', 'drop_path_rate',
                      'phi', 'teacher_criterion', 'final_selection', 'optimizer', 'clip_grad',
@@ -57,7 +59,7 @@ def _number(name: str, value: Any, low: float, high: float = math.inf,
 def check_search_arguments(max_generations: Any, population_size: Any, lr_min: Any,
                            drop_path_rate: Any, teacher_criterion: Any, phi: Any,
                            final_selection: Any, max_keep_checkpoints: Any,
-                           resume_changes: Any) -> None:
+                           resume_changes: Any, population_update: Any) -> None:
     """Check the search loop's own arguments (``train_cfg``); raise one ValueError."""
     if not isinstance(max_generations, int) or max_generations < 1:
         raise ValueError(f'max_generations must be a positive integer, got {max_generations!r}')
@@ -73,6 +75,9 @@ def check_search_arguments(max_generations: Any, population_size: Any, lr_min: A
     if final_selection not in FINAL_SELECTION_MODES:
         raise ValueError(f'final_selection must be one of {FINAL_SELECTION_MODES}, got '
                          f'{final_selection!r}')
+    if population_update not in POPULATION_UPDATES:
+        raise ValueError(f'population_update must be one of {POPULATION_UPDATES}, got '
+                         f'{population_update!r}')
     if not isinstance(max_keep_checkpoints, int) or max_keep_checkpoints < 1:
         raise ValueError(f'max_keep_checkpoints must be a positive integer, got '
                          f'{max_keep_checkpoints!r}')

@@ -10,7 +10,11 @@ from mmrnas.structures import Genotype
 from .encoding import VECTOR_LENGTH, bounds, decode, random_vectors
 from .slow_fast import slow_fast_update
 
-__all__ = ['Population']
+__all__ = ['Population', 'POPULATION_UPDATES']
+
+#: How the population moves after each generation: the reference's slow-fast update, or a
+#: fresh uniform draw (the random-search baseline at the same cost).
+POPULATION_UPDATES = ('slow_fast', 'random')
 
 
 def _check_size(size: int) -> None:
@@ -153,6 +157,16 @@ class Population:
                                         upper, phi=phi, x_mean=self.mean(), r3=r3)
         self.positions[students[move]] = x_new[move]
         self.velocities[students[move]] = v_new[move]
+
+    def redraw(self, rng: np.random.Generator) -> None:
+        """Replace every position with a fresh uniform draw and zero the velocities (the
+        random-search baseline's "update": nothing is learned between generations).
+
+        Args:
+            rng: the random generator to draw the positions from.
+        """
+        self.positions = random_vectors(len(self), rng)
+        self.velocities = np.zeros_like(self.positions)
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Copies of ``positions`` and ``velocities`` (plain numpy arrays, for checkpoints)."""

@@ -1,5 +1,6 @@
 """mmrnas.structures: the architecture as data (standard library, numpy and PyYAML only)."""
 from .genotype import CELL_KINDS, GENOTYPE_SUFFIXES, Edge, Genotype
+from .genotype_distance import genotype_distance
 from .genotype_library import (
     GenotypeSpec,
     genotype_source,
@@ -11,5 +12,6 @@ from .op_names import ALL_OPS, EXTRA_OPS, SEARCH_PRIMITIVES
 
 __all__ = [
     'ALL_OPS', 'CELL_KINDS', 'EXTRA_OPS', 'Edge', 'GENOTYPE_SUFFIXES', 'Genotype', 'GenotypeSpec',
-    'SEARCH_PRIMITIVES', 'genotype_source', 'get_genotype', 'list_genotypes', 'resolve_genotype'
+    'SEARCH_PRIMITIVES', 'genotype_distance', 'genotype_source', 'get_genotype', 'list_genotypes',
+    'resolve_genotype'
 ]

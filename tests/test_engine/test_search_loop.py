@@ -213,6 +213,8 @@ def test_both_non_finite_skips_pair(tmp_path, monkeypatch):
     ({'model.in_channels': 1}, 'takes 1-channel images but the search dataset gives 3: set '
                                'model.in_channels=3'),
     ({'train_cfg.precision': 'fp16'}, 'precision must be one of'),
+    ({'train_cfg.population_update': 'evolution'},
+     r"population_update must be one of \('slow_fast', 'random'\), got 'evolution'"),
     ({'train_cfg.cuda_graph': True}, 'cuda_graph=True needs the search data on a CUDA device'),
 ])
 def test_bad_config_fails_before_work(tmp_path, options, message):
@@ -248,6 +250,26 @@ def test_split_and_population_streams_are_independent(finished):
     assert finished.history[0]['population'] == [str(g) for g in initial.genotypes()]
     same_stream = split_indices(1797, 0.5, 0)[0]
     assert not np.array_equal(finished.split['train'], same_stream)
+
+
+def test_random_population_update_redraws_every_generation(tmp_path):
+    """population_update='random' (the random-search baseline): each generation is paired,
+    estimated and written back as in a search, then the whole population is redrawn from the
+    population stream; the final re-evaluation takes the draw after the last generation."""
+    from mmrnas.search import Population, random_vectors
+    loop = run_search(tmp_path, **{'train_cfg.population_update': 'random'})
+    _, population_seed = np.random.SeedSequence(0).spawn(2)
+    rng = np.random.Generator(np.random.PCG64(population_seed))
+    population = Population.random(4, rng)
+    for record in loop.history:
+        assert record['population'] == [str(g) for g in population.genotypes()]
+        pairs = population.pairs(rng)
+        assert [pair['members'] for pair in record['pairs']] == pairs.tolist()
+        population = Population(random_vectors(4, rng))
+    assert loop.final['population'] == [str(g) for g in population.genotypes()]
+    np.testing.assert_array_equal(loop.population.positions, population.positions)
+    assert not loop.population.velocities.any()
+    assert loop.settings['population_update'] == 'random'
 
 
 def test_resume_reads_states_to_the_cpu_whatever_the_model_device(finished, tmp_path):

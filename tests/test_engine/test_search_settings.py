@@ -53,6 +53,17 @@ def test_checkpoint_records_settings(searched):
     assert len(dataset['sha1']) == 40
     assert (settings['seed'], settings['population_size'], settings['train_portion']) == (0, 2,
                                                                                        0.5)
+    assert settings['population_update'] == 'slow_fast'
+
+
+def test_checkpoint_without_population_update_resumes_as_slow_fast(searched, tmp_path):
+    """A checkpoint written before ``population_update`` existed moved by slow-fast learning."""
+    state = load_search_checkpoint(checkpoint(searched))
+    del state['meta']['settings']['population_update']
+    old = tmp_path / 'old.pth'
+    torch.save(state, old)
+    loop = build_resumed(tmp_path / 'work', str(old))
+    assert loop.settings['population_update'] == 'slow_fast' and loop.resume_log == []
 
 
 @pytest.mark.parametrize('options, named', [
@@ -71,6 +82,9 @@ def test_checkpoint_records_settings(searched):
                                        'the checkpoint, [0.3053087185068785,']),
     ({'randomness.seed': 3}, ['seed: 0 in the checkpoint, 3 in the config']),
     ({'train_dataloader.train_portion': 0.6}, ['train_portion: 0.5 in the checkpoint, 0.6']),
+    ({'train_cfg.population_update': 'random'},
+     ["population_update: 'slow_fast' in the checkpoint, 'random'",
+      'population_update can never change on resume']),
 ])
 def test_resume_with_other_settings_is_one_error(searched, tmp_path, options, named):
     with pytest.raises(ValueError) as error:

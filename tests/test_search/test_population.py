@@ -231,3 +231,13 @@ def test_state_dict_round_trip_is_a_copy():
     assert other.positions[1, 1] != 0.75
     with pytest.raises(ValueError, match='missing velocities'):
         other.load_state_dict({'positions': state['positions']})
+
+
+def test_redraw_is_a_fresh_uniform_draw_with_zero_velocities():
+    population = Population.random(4, np.random.default_rng(0))
+    population.velocities[:] = 1.0
+    rng, replay = np.random.default_rng(5), np.random.default_rng(5)
+    population.redraw(rng)
+    np.testing.assert_array_equal(population.positions, random_vectors(4, replay))
+    assert population.velocities.shape == (4, 32) and not population.velocities.any()
+    assert rng.random() == replay.random()  # exactly one draw of (4, 32) was taken
