@@ -8,6 +8,7 @@ import torch
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
+import budget_search  # noqa: E402
 import data_placement  # noqa: E402
 import gpu_check  # noqa: E402
 import search_decisions  # noqa: E402
@@ -156,3 +157,28 @@ def test_search_quality_miniature_end_to_end_and_resume(tmp_path, monkeypatch):
     second = json.loads(out.read_text())
     for key in ('calibration', 'ranking', 'methods', 'references'):
         assert second[key] == first[key], key
+
+
+@pytest.mark.slow
+def test_budget_search_miniature(tmp_path):
+    """The budget benchmark's bookkeeping on tiny searches (one generation of one pair)."""
+    torch.set_num_threads(1)
+    out = tmp_path / 'budget.json'
+    assert budget_search.main([
+        '--work-dir', str(tmp_path / 'work'), '--out', str(out), '--seeds', '0', '1',
+        '--cfg-options', 'model.base_channels=4', 'model.num_cells=3',
+        'train_cfg.max_generations=1', 'train_cfg.population_size=2']) == 0
+    results = json.loads(out.read_text())
+    assert results['constraints'] == dict(params=[0.0, 40000.0])
+    assert results['constraint_model'] == dict(base_channels=8, num_cells=5, stem='cifar',
+                                               num_classes=10, input_size=16)
+    budget = results['budget']
+    # one pair, one generation: a seed may end without a feasible cell (then the closest)
+    assert budget['feasible_finals'] == budget['within_budget'] == sum(
+        seed['costs']['params'] <= 40000 for seed in budget['seeds'])
+    assert set(budget['feasible_share_per_generation']) == {'0', '1'}
+    for name in ('pareto', 'pareto_random'):
+        volumes = [seed['hypervolume'] for seed in results[name]['seeds']]
+        assert results[name]['hypervolume']['mean'] == pytest.approx(sum(volumes) / 2)
+        assert all(0 <= volume < 1 for volume in volumes)
+    assert (tmp_path / 'budget_pareto_front.png').is_file()

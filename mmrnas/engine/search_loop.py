@@ -25,6 +25,7 @@ from mmrnas.datasets import (
 )
 from mmrnas.registry import LOOPS
 from mmrnas.search import Population, select_teacher
+from mmrnas.search.budget import SearchBudget
 from mmrnas.search.candidate_trainer import CandidateResult, CandidateTrainer
 from mmrnas.search.data_parallel import broadcast_from_rank0
 from mmrnas.search.schedules import search_drop_path_rate, search_lr
@@ -39,7 +40,13 @@ from .search_checkpoint import (
     restore_rng_states,
     save_search_checkpoint,
 )
-from .search_record import FINAL_KEY, HISTORY_KEY, generation_summary, pair_scalars
+from .search_record import (
+    ARCHIVE_KEY,
+    FINAL_KEY,
+    HISTORY_KEY,
+    generation_summary,
+    pair_scalars,
+)
 from .search_settings import (
     check_resume_settings,
     check_search_arguments,
@@ -122,6 +129,23 @@ class RelativeNASSearchLoop(BaseLoop):
             more from the final weight set, without write-back, and take the best; default),
             ``'last_generation'`` (the best teacher of the last generation) or
             ``'most_frequent'`` (the mode of the final population).
+        constraints (dict, optional): Resource limits of the network you will retrain,
+            ``dict(params=3.0e6, mult_adds=6.0e8)`` (upper bounds; ``(low, high)`` also
+            accepted), counted on ``constraint_model``. In a pair a feasible candidate beats an
+            infeasible one and between two infeasible ones the smaller total relative
+            violation wins (all are still trained and written back when they teach); the
+            final selection takes feasible genotypes only (see
+            :class:`~mmrnas.search.budget.SearchBudget`). Defaults to None.
+        constraint_model (dict, optional): The retraining network the constraints and cost
+            objectives are counted on: ``dict(base_channels=36, num_cells=20, stem='cifar',
+            num_classes=10, input_size=32)`` (params without auxiliary head, mult-adds with the
+            project's counter, cached per genotype). Needed with ``constraints`` or cost
+            ``objectives``.
+        objectives (Sequence[str], optional): ``('val_loss', 'params')`` (or ``'mult_adds'``,
+            or both) for a multi-objective search: the teacher of a pair is the member that
+            Pareto-dominates, else the one adding more hypervolume to the archive of all
+            estimates; the run writes ``pareto_front.yaml`` and its plot and reports the front's
+            hypervolume in ``final_selection.json``. Defaults to None (single objective).
         seed (int, optional): Seed of the search; defaults to the runner's seed. The split
             and the population (initial positions, pairing, update factors) draw from two
             independent NumPy streams spawned from it, the data order and augmentation from a
@@ -167,7 +191,10 @@ class RelativeNASSearchLoop(BaseLoop):
                  precision: str = 'fp32',
                  channels_last: bool = False,
                  cuda_graph: bool = False,
-                 concurrent_pairs: bool = False) -> None:
+                 concurrent_pairs: bool = False,
+                 constraints: Optional[dict] = None,
+                 constraint_model: Optional[dict] = None,
+                 objectives: Optional[Sequence[str]] = None) -> None:
         super().__init__(runner, None)
         check_search_arguments(max_generations, population_size, lr_min, drop_path_rate,
                                teacher_criterion, phi, final_selection, max_keep_checkpoints,
@@ -211,6 +238,9 @@ class RelativeNASSearchLoop(BaseLoop):
                              f'dataset gives {channels}: set model.in_channels={channels}')
         runner.logger.info(describe_search_data(data['dataset'], self.dataset, num_classes,
                                                 data['mean'] is not None, data['std'] is not None))
+        #: Constraints, cost objectives and the archive; None for a plain search.
+        self.budget = SearchBudget.from_config(constraints, constraint_model, objectives,
+                                               num_classes)
         self.device = next(self.model.parameters()).device
         budget = data['device_memory_budget'] or default_memory_budget(self.device)
         self.data_placement, placement_line = choose_placement(
@@ -271,7 +301,9 @@ class RelativeNASSearchLoop(BaseLoop):
                  precision=precision,
                  channels_last=channels_last,
                  cuda_graph=cuda_graph,
-                 concurrent_pairs=concurrent_pairs))
+                 concurrent_pairs=concurrent_pairs,
+                 **(self.budget.settings if self.budget is not None else dict(
+                     constraints=None, constraint_model=None, objectives=None))))
         #: Settings changed on purpose by resumes: ``[{'generation': g, 'changed': {...}}]``.
         self.resume_log: List[Dict[str, Any]] = []
         self._resume_path, self._resume_state = (None, None)
@@ -372,12 +404,9 @@ class RelativeNASSearchLoop(BaseLoop):
         progress = self._progress_bar(len(pairs))
         for number, (a, b) in enumerate(pairs):
             pair_start = time.perf_counter()
-            results = self._estimate([genotypes[a], genotypes[b]], lr, drop_path)
-            teacher = broadcast_from_rank0(
-                select_teacher(results[0].val_loss, results[1].val_loss,
-                               results[0].val_accuracy, results[1].val_accuracy,
-                               self.teacher_criterion, results[0].train_loss,
-                               results[1].train_loss))
+            members = [genotypes[a], genotypes[b]]
+            results = self._estimate(members, lr, drop_path)
+            teacher = broadcast_from_rank0(self._choose_teacher(members, results))
             student = 1 - teacher
             skipped = not (results[0].finite or results[1].finite)
             self.model.write_back(pair_write_back(results[teacher].state,
@@ -391,6 +420,8 @@ class RelativeNASSearchLoop(BaseLoop):
                      train_loss=[_finite_or_none(r.train_loss) for r in results],
                      val_loss=[_finite_or_none(r.val_loss) for r in results],
                      val_accuracy=[_finite_or_none(r.val_accuracy) for r in results]))
+            if self.budget is not None:
+                self._record_budget(records[-1], members, generation + 1)
             self._log_pair(generation, number, len(pairs), (a, b), results, teacher, skipped,
                            time.perf_counter() - pair_start)
             self._publish_scalars(pair_scalars(records[-1]), 'search/pair/',
@@ -414,8 +445,34 @@ class RelativeNASSearchLoop(BaseLoop):
             pairs=records,
             population=[str(g) for g in genotypes],
             seconds=time.perf_counter() - start)
+        if self.budget is not None and self.budget.bounds:
+            record['feasible_share'] = float(np.mean([self.budget.feasible(g)
+                                                      for g in genotypes]))
         self._log_generation(record)
         return record
+
+    def _choose_teacher(self, members: List[Genotype], results: List[CandidateResult]) -> int:
+        """The teacher of a pair: the budget's rules first (constraints, cost objectives) when
+        both estimates are finite, then :func:`~mmrnas.search.select_teacher`."""
+        if self.budget is not None and results[0].finite and results[1].finite:
+            decided = self.budget.teacher(members, [r.val_loss for r in results])
+            if decided is not None:
+                return decided
+        return select_teacher(results[0].val_loss, results[1].val_loss,
+                              results[0].val_accuracy, results[1].val_accuracy,
+                              self.teacher_criterion, results[0].train_loss,
+                              results[1].train_loss)
+
+    def _record_budget(self, record: Dict[str, Any], members: List[Genotype],
+                       generation: Any) -> None:
+        """Costs (and violations) of a pair's members into its record, its estimates into
+        the archive."""
+        record['costs'] = [self.budget.costs(g) for g in members]
+        if self.budget.bounds:
+            record['violation'] = [self.budget.violation(g) for g in members]
+        for position, genotype in enumerate(members):
+            self.budget.record(genotype, generation, record['val_loss'][position],
+                               record['val_accuracy'][position])
 
     # ------------------------------------------------------------------ final selection
     def _rank_key(self, loss: Optional[float], accuracy: Optional[float]):
@@ -425,9 +482,21 @@ class RelativeNASSearchLoop(BaseLoop):
             return (-(-math.inf if accuracy is None else accuracy), loss)
         return (loss, )
 
+    def _eligible(self, genotypes: List[Genotype]) -> Tuple[List[int], bool]:
+        """Indices of ``genotypes`` the final selection may take: the feasible ones, or, when
+        none is, the one closest to the constraints; and whether they are feasible."""
+        indices = list(range(len(genotypes)))
+        if self.budget is None or not self.budget.bounds:
+            return indices, True
+        feasible = [i for i in indices if self.budget.feasible(genotypes[i])]
+        if feasible:
+            return feasible, True
+        return [min(indices, key=lambda i: self.budget.violation(genotypes[i]))], False
+
     def _select_final(self) -> Dict[str, Any]:
         genotypes = self.population.genotypes()
-        most_frequent, frequency = Counter(str(g) for g in genotypes).most_common(1)[0]
+        eligible, feasible = self._eligible(genotypes)
+        most_frequent, frequency = Counter(str(genotypes[i]) for i in eligible).most_common(1)[0]
         final: Dict[str, Any] = dict(
             mode=self.final_selection,
             most_frequent=most_frequent,
@@ -437,13 +506,16 @@ class RelativeNASSearchLoop(BaseLoop):
             final['genotype'] = most_frequent
         elif self.final_selection == 'last_generation':
             last = self.history[-1]
+            teachers = [Genotype.from_string(last['population'][pair['teacher']])
+                        for pair in last['pairs']]
+            allowed, feasible = self._eligible(teachers)
 
-            def teacher_key(pair):
+            def teacher_key(index):
+                pair = last['pairs'][index]
                 position = pair['members'].index(pair['teacher'])
                 return self._rank_key(pair['val_loss'][position], pair['val_accuracy'][position])
 
-            best = min(last['pairs'], key=teacher_key)
-            final['genotype'] = last['population'][best['teacher']]
+            final['genotype'] = str(teachers[min(allowed, key=teacher_key)])
         else:
             results = self.estimate_genotypes(genotypes)
             members = []
@@ -454,13 +526,41 @@ class RelativeNASSearchLoop(BaseLoop):
                 self.runner.logger.info(
                     f'final selection: member {index}: loss {result.val_loss:.4f}, '
                     f'acc {result.val_accuracy:.2f}%')
-            best = min(members, key=lambda m: self._rank_key(m['val_loss'], m['val_accuracy']))
+                if self.budget is not None:
+                    self.budget.record(genotypes[index], 'final', members[-1]['val_loss'],
+                                       members[-1]['val_accuracy'])
+            best = min((members[i] for i in eligible),
+                       key=lambda m: self._rank_key(m['val_loss'], m['val_accuracy']))
             final.update(members=members, best_index=best['index'],
                          genotype=str(genotypes[best['index']]))
             self._publish_scalars(dict(val_loss=best['val_loss'],
                                        val_accuracy=best['val_accuracy']), 'search/final/',
                                   self.max_generations)
+        if self.budget is not None:
+            self._final_budget(final, feasible)
         return final
+
+    def _final_budget(self, final: Dict[str, Any], feasible: bool) -> None:
+        """The chosen genotype's costs and feasibility; with cost objectives the front of the
+        archive and its hypervolume."""
+        chosen = Genotype.from_string(final['genotype'])
+        final['costs'] = self.budget.costs(chosen)
+        if self.budget.bounds:
+            final.update(feasible=feasible, violation=self.budget.violation(chosen),
+                         constraints={k: list(b) for k, b in self.budget.bounds.items()})
+            if not feasible:
+                self.runner.logger.warning(
+                    f'final selection: no genotype of the final population meets the '
+                    f'constraints {final["constraints"]}; taking the closest one '
+                    f'({final["costs"]}, total relative violation {final["violation"]:.4f}). '
+                    f'Loosen the constraints or search longer.')
+        if self.budget.objectives:
+            final['pareto_front'] = self.budget.front()
+            final['hypervolume'] = self.budget.hypervolume_report(final['pareto_front'])
+            self.runner.logger.info(
+                f'pareto front: {len(final["pareto_front"])} genotypes, hypervolume '
+                f'{final["hypervolume"]["value"]:.4f} (objectives {list(self.budget.objectives)}'
+                f', normalised, reference point (1, ..., 1))')
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> Dict[str, Any]:
@@ -475,7 +575,8 @@ class RelativeNASSearchLoop(BaseLoop):
                      data=self.data_generator.get_state()),
             split=dict(self.split),
             history=self.history,
-            final=self.final)
+            final=self.final,
+            budget=None if self.budget is None else self.budget.state_dict())
 
     def _save(self) -> None:
         if not is_main_process():
@@ -504,6 +605,8 @@ class RelativeNASSearchLoop(BaseLoop):
         recorded = dict(state['meta']['settings'])
         # Checkpoints written before population_update existed moved by slow-fast learning.
         recorded.setdefault('population_update', 'slow_fast')
+        for key in ('constraints', 'constraint_model', 'objectives'):
+            recorded.setdefault(key, None)
         current = dict(self.settings)
         if not self._seed_given:
             current['seed'] = self.seed = recorded['seed']
@@ -544,6 +647,8 @@ class RelativeNASSearchLoop(BaseLoop):
         self.data_generator.set_state(state['rng']['data'])
         self.history = state['history']
         self.final = state['final']
+        if self.budget is not None and state.get('budget') is not None:
+            self.budget.load_state_dict(state['budget'])
         self._generation = state['generation']
         if self.final is not None and self._generation < self.max_generations:
             self.final = None  # max_generations was raised: the search goes on
@@ -586,7 +691,9 @@ class RelativeNASSearchLoop(BaseLoop):
             f'generation {done}/{self.max_generations} done: lr {summary["lr"]:.6f}, drop path '
             f'{summary["drop_path_rate"]:.3f}, diversity {summary["diversity"]:.4f}, best '
             f'teacher loss {summary["best_teacher_val_loss"]:.4f}, {summary["seconds"]:.1f}s, '
-            f'ETA {timedelta(seconds=round(remaining))}')
+            f'ETA {timedelta(seconds=round(remaining))}' + (
+                f', feasible {summary["feasible_share"]:.0%} of the population'
+                if 'feasible_share' in summary else ''))
         self._publish_scalars(summary, 'search/', done)
 
     # ------------------------------------------------------------------ publishing
@@ -595,6 +702,8 @@ class RelativeNASSearchLoop(BaseLoop):
         where the hooks read them (:mod:`~mmrnas.engine.search_record`)."""
         self.runner.message_hub.update_info(HISTORY_KEY, self.history)
         self.runner.message_hub.update_info(FINAL_KEY, self.final)
+        if self.budget is not None:
+            self.runner.message_hub.update_info(ARCHIVE_KEY, self.budget.archive)
 
     def _publish_scalars(self, scalars: Dict[str, Optional[float]], prefix: str,
                          step: int) -> None:

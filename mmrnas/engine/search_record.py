@@ -4,18 +4,22 @@
 A generation record (``history.jsonl`` holds one per line) is a dict with ``generation``
 (numbered from 1), ``lr``, ``drop_path_rate``, ``diversity``, ``seconds``, ``population`` and
 ``pairs``; each pair has ``members``, ``teacher``, ``skipped`` and per member ``train_loss``,
-``val_loss``, ``val_accuracy`` (None where not finite).
+``val_loss``, ``val_accuracy`` (None where not finite). A search with a budget adds
+``feasible_share`` (constraints) to the generation and ``costs`` (params and mult-adds of
+each member's retraining network) and ``violation`` (constraints) to each pair.
 """
 import math
 from typing import Any, Dict, List, Optional
 
-__all__ = ['HISTORY_KEY', 'FINAL_KEY', 'generation_summary', 'pair_scalars', 'search_history',
-           'search_final']
+__all__ = ['HISTORY_KEY', 'FINAL_KEY', 'ARCHIVE_KEY', 'generation_summary', 'pair_scalars',
+           'search_history', 'search_final', 'search_archive']
 
 #: MessageHub info key of the list of generation records (the search's history so far).
 HISTORY_KEY = 'search/history'
 #: MessageHub info key of the final selection (None until the search has made it).
 FINAL_KEY = 'search/final'
+#: MessageHub info key of the archive of estimates of a multi-objective search.
+ARCHIVE_KEY = 'search/archive'
 
 
 def _usable(pair: Dict[str, Any], position: int) -> bool:
@@ -31,7 +35,7 @@ def generation_summary(record: Dict[str, Any]) -> Dict[str, float]:
     """The numbers of one generation: its lr, drop-path rate, diversity and seconds, and the
     mean validation loss of the teachers and of the students, and the best teacher's, over
     the pairs that were not skipped and the members whose estimate is finite (NaN when none
-    is)."""
+    is); with constraints also the share of feasible individuals."""
     roles: Dict[str, List[float]] = {'teacher': [], 'student': []}
     for pair in record['pairs']:
         if pair['skipped']:
@@ -40,11 +44,14 @@ def generation_summary(record: Dict[str, Any]) -> Dict[str, float]:
             if _usable(pair, position):
                 role = 'teacher' if member == pair['teacher'] else 'student'
                 roles[role].append(pair['val_loss'][position])
-    return dict(lr=record['lr'], drop_path_rate=record['drop_path_rate'],
-                diversity=record['diversity'], seconds=record['seconds'],
-                mean_teacher_val_loss=_mean(roles['teacher']),
-                mean_student_val_loss=_mean(roles['student']),
-                best_teacher_val_loss=min(roles['teacher'], default=math.nan))
+    summary = dict(lr=record['lr'], drop_path_rate=record['drop_path_rate'],
+                   diversity=record['diversity'], seconds=record['seconds'],
+                   mean_teacher_val_loss=_mean(roles['teacher']),
+                   mean_student_val_loss=_mean(roles['student']),
+                   best_teacher_val_loss=min(roles['teacher'], default=math.nan))
+    if 'feasible_share' in record:
+        summary['feasible_share'] = record['feasible_share']
+    return summary
 
 
 def pair_scalars(pair: Dict[str, Any]) -> Dict[str, Optional[float]]:
@@ -65,3 +72,8 @@ def search_history(runner) -> List[Dict[str, Any]]:
 def search_final(runner) -> Optional[Dict[str, Any]]:
     """The final selection a search has published, or None."""
     return runner.message_hub.get_info(FINAL_KEY)
+
+
+def search_archive(runner) -> List[Dict[str, Any]]:
+    """The archive of estimates a multi-objective search has published (empty otherwise)."""
+    return runner.message_hub.get_info(ARCHIVE_KEY) or []

@@ -19,7 +19,7 @@ __all__ = [
 #: Settings that no resume may change: the population, the split and the weight set were made
 #: with them.
 FIXED_SETTINGS = ('seed', 'population_size', 'population_update', 'train_portion', 'dataset',
-                  'supernet')
+                  'supernet', 'constraints', 'constraint_model', 'objectives')
 #: Settings a resume may change when ``train_cfg.resume_changes`` names them.
 RESUME_CHANGEABLE = ('max_generations', 'lr', 'lr_min', 'reference_lr_quirk', 'drop_path_rate',
                      'phi', 'teacher_criterion', 'final_selection', 'optimizer', 'clip_grad',

@@ -6,9 +6,10 @@ not import matplotlib.
 from importlib import import_module
 from typing import Any
 
-__all__ = ['draw_cell', 'graphviz_available', 'save_genotype_drawings']
+__all__ = ['draw_cell', 'graphviz_available', 'save_genotype_drawings', 'render_pareto_front']
 
 _LAZY = {name: '.cell_drawing' for name in __all__}
+_LAZY['render_pareto_front'] = '.pareto_plot'
 
 
 def __getattr__(name: str) -> Any:

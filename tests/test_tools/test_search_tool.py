@@ -19,6 +19,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SCRIPT = osp.join(ROOT, 'tools', 'search.py')
 CONFIG = osp.join(ROOT, 'configs', 'rnas_quickstart.py')
 PAPER_CONFIG = osp.join(ROOT, 'configs', 'rnas_cifar10.py')
+BUDGET_CONFIG = osp.join(ROOT, 'configs', 'rnas_quickstart-budget.py')
+PARETO_CONFIG = osp.join(ROOT, 'configs', 'rnas_quickstart-pareto.py')
 TINY = ['model.base_channels=4', 'model.num_cells=3', 'train_dataloader.dataset.size=8',
         'train_dataloader.batch_size=256', 'train_cfg.max_generations=2',
         'train_cfg.population_size=2']
@@ -108,6 +110,19 @@ def one_line_error(capfd, argv) -> str:
      'train_dataloader.device_memory_budget=359400 or more'),
     ([CONFIG, '--cfg-options', 'train_dataloader.data_placement=gpu'],
      "train_dataloader.data_placement must be one of ('auto', 'device', 'host'), got 'gpu'"),
+    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraints.param=40000'],
+     "train_cfg.constraints: unknown key(s) 'param' (did you mean 'params'?)"),
+    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraints.params=10000'],
+     "train_cfg.constraints.params=(0, 10000) is out of reach: the networks of constraint_model "
+     "{'base_channels': 8, 'num_cells': 5, 'stem': 'cifar', 'num_classes': 10, 'input_size': "
+     "16} have 15,458 (pooling on every edge) to 102,370 (sep_conv_5x5 on every edge) params; "
+     'choose a bound in that range'),
+    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraint_model.stem=resnet'],
+     "does not build a network: ValueError: stem must be 'imagenet' or 'cifar', got 'resnet'"),
+    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraint_model=None'],
+     'train_cfg.constraints and objectives need train_cfg.constraint_model=dict('),
+    ([PARETO_CONFIG, '--cfg-options', "train_cfg.objectives=[val_loss,mult_add]"],
+     "train_cfg.objectives: unknown key(s) 'mult_add' (did you mean 'mult_adds'?)"),
     ([CONFIG, '--resume', '/nonexistent/search_generation_001.pth'],
      "resume: search checkpoint '/nonexistent/search_generation_001.pth' does not exist"),
 ])

@@ -10,7 +10,7 @@ from mmengine.hooks import Hook
 from mmrnas.registry import HOOKS
 from mmrnas.structures import Genotype
 from mmrnas.utils.fileio import atomic_write
-from ..search_record import search_final, search_history
+from ..search_record import search_archive, search_final, search_history
 
 __all__ = ['GenotypeDumpHook']
 
@@ -31,7 +31,7 @@ class GenotypeDumpHook(Hook):
       generation: pairs, losses, accuracies, teachers, diversity, lr, seconds);
     - at the end: ``best_genotype.yaml``, ``genotypes/final_population.yaml``,
       ``final_selection.json`` and drawings of the best cells (``best_genotype_normal.png``
-      ...).
+      ...); for a multi-objective search ``pareto_front.yaml`` and ``pareto_front.png``.
 
     It reads what the search publishes in the runner's MessageHub
     (:func:`~mmrnas.engine.search_record.search_history`, ``search_final``), not the loop.
@@ -86,8 +86,25 @@ class GenotypeDumpHook(Hook):
             _population_yaml(dict(generation='final'), final['population']))
         atomic_write(osp.join(work_dir, 'final_selection.json'),
                      json.dumps(final, indent=2, sort_keys=True) + '\n')
+        if 'pareto_front' in final:
+            self._dump_front(runner, final)
         if self.draw:
             from mmrnas.visualization import save_genotype_drawings
             save_genotype_drawings(best, work_dir, formats=self.formats,
                                    prefix='best_genotype_')
         runner.logger.info(f'best genotype written to {osp.join(work_dir, "best_genotype.yaml")}')
+
+    @staticmethod
+    def _dump_front(runner, final: Dict[str, Any]) -> None:
+        """``pareto_front.yaml`` (one entry per genotype of the front: genotype text,
+        val_loss, val_accuracy, params, mult_adds, generation, feasible) and
+        ``pareto_front.png`` (the archive and the front)."""
+        from mmrnas.visualization import render_pareto_front
+        front = final['pareto_front']
+        body = dict(objectives=final['hypervolume']['objectives'],
+                    hypervolume=final['hypervolume']['value'], front=front)
+        atomic_write(osp.join(runner.work_dir, 'pareto_front.yaml'),
+                     yaml.safe_dump(body, sort_keys=False))
+        cost = final['hypervolume']['objectives'][1]
+        atomic_write(osp.join(runner.work_dir, 'pareto_front.png'),
+                     render_pareto_front(search_archive(runner), front, cost))

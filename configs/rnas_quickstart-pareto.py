@@ -1,0 +1,11 @@
+# The quickstart as a multi-objective search: estimated validation loss against the parameters
+# of the digits retraining network (C8 L5, CIFAR stem, 16x16, 10 classes). A pair's teacher is
+# the member that Pareto-dominates, else the one that adds more hypervolume to the archive of
+# all estimates; the run writes pareto_front.yaml / pareto_front.png and the front's
+# hypervolume (final_selection.json).
+_base_ = ['./rnas_quickstart.py']
+
+train_cfg = dict(
+    objectives=('val_loss', 'params'),
+    constraint_model=dict(
+        base_channels=8, num_cells=5, stem='cifar', num_classes=10, input_size=16))

@@ -1,0 +1,35 @@
+"""The accuracy / cost trade-off of a multi-objective search as a PNG."""
+import io
+from typing import Any, Dict, Sequence
+
+__all__ = ['render_pareto_front']
+
+
+def render_pareto_front(archive: Sequence[Dict[str, Any]], front: Sequence[Dict[str, Any]],
+                        cost: str) -> bytes:
+    """Every estimate of the archive (grey) and the non-dominated front (red steps), the
+    validation loss against ``cost`` (``'params'`` or ``'mult_adds'``, in millions).
+
+    Args:
+        archive: Entries with ``val_loss`` and ``cost`` (None losses are left out).
+        front: The front's entries, sorted by ``cost``.
+        cost: The cost key on the x axis.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 4.5), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.subplots()
+    seen = [entry for entry in archive if entry['val_loss'] is not None]
+    axes.scatter([entry[cost] / 1e6 for entry in seen], [entry['val_loss'] for entry in seen],
+                 s=10, color='tab:gray', alpha=0.5, label=f'estimates ({len(seen)})')
+    axes.step([entry[cost] / 1e6 for entry in front], [entry['val_loss'] for entry in front],
+              where='post', color='tab:red', marker='o', label=f'Pareto front ({len(front)})')
+    axes.set(xlabel=f'{cost.replace("_", "-")} of the retraining network (M)',
+             ylabel='estimated validation loss', title='accuracy / cost trade-off')
+    axes.legend()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format='png')
+    return buffer.getvalue()

@@ -1,0 +1,96 @@
+"""SearchBudget: objectives, decisions, archive, front, hypervolume report."""
+import math
+
+import pytest
+
+from mmrnas.search.budget import SearchBudget, parse_objectives
+from mmrnas.search.genotype_cost import GenotypeCost
+from mmrnas.structures import Genotype, get_genotype
+
+DIGITS_NET = dict(base_channels=8, num_cells=5, stem='cifar', num_classes=10, input_size=16)
+RELATIVENAS, DARTS, POOLING = (get_genotype('RelativeNAS'), get_genotype('DARTS_V2'),
+                               Genotype([('max_pool_3x3', 0)] * 8, range(2, 6),
+                                        [('max_pool_3x3', 0)] * 8, range(2, 6)))
+
+
+@pytest.fixture(scope='module')
+def cost():
+    return GenotypeCost(**DIGITS_NET)
+
+
+def budget(cost, bounds=None, objectives=()):
+    return SearchBudget(cost, bounds or {}, objectives, num_classes=10)
+
+
+@pytest.mark.parametrize('objectives, message', [
+    (('val_loss', 'mult_add'), "train_cfg.objectives: unknown key(s) 'mult_add' (did you mean "
+                                  "'mult_adds'?)"),
+    (('params', 'val_loss'), "must be 'val_loss' followed by one or both of"),
+    (('val_loss', ), "must be 'val_loss' followed by one or both of"),
+    (('val_loss', 'params', 'params'), "must be 'val_loss' followed by one or both of"),
+    ('val_loss', 'train_cfg.objectives must be a list'),
+])
+def test_bad_objectives(objectives, message):
+    with pytest.raises(ValueError) as error:
+        parse_objectives(objectives)
+    assert message in str(error.value)
+
+
+def test_from_config():
+    assert SearchBudget.from_config(None, DIGITS_NET, None, 10) is None
+    with pytest.raises(ValueError, match='need train_cfg.constraint_model=dict'):
+        SearchBudget.from_config(dict(params=4e4), None, None, 10)
+    built = SearchBudget.from_config(dict(params=4e4), DIGITS_NET, ['val_loss', 'params'], 10)
+    assert built.settings == dict(constraints=dict(params=[0.0, 4e4]),
+                                  constraint_model=DIGITS_NET,
+                                  objectives=['val_loss', 'params'])
+    assert built.loss_scale == math.log(10)
+    assert built.cost_scales == dict(params=102370, mult_adds=4312320)
+
+
+def test_constrained_decisions(cost):
+    # RelativeNAS 53,770 params, DARTS_V2 below it, all pooling 15,458
+    darts = cost(DARTS)['params']
+    limited = budget(cost, dict(params=(0.0, 40000.0)))
+    assert limited.feasible(POOLING) and not limited.feasible(RELATIVENAS)
+    assert limited.violation(RELATIVENAS) == pytest.approx((53770 - 40000) / 40000)
+    assert limited.teacher([RELATIVENAS, POOLING], [0.1, 2.0]) == 1  # feasible wins
+    assert limited.teacher([POOLING, POOLING], [0.1, 2.0]) is None  # both feasible: criterion
+    both_over = budget(cost, dict(params=(0.0, 20000.0)))
+    expected = 0 if darts < 53770 else 1
+    assert both_over.teacher([DARTS, RELATIVENAS], [2.0, 0.1]) == expected
+    assert limited.archive == []  # single objective: no archive
+
+
+def test_multi_objective_decisions_archive_and_front(cost):
+    pareto = budget(cost, objectives=('val_loss', 'params'))
+    # the cheaper network with the lower loss dominates
+    assert pareto.teacher([POOLING, RELATIVENAS], [0.5, 0.6]) == 0
+    pareto.record(RELATIVENAS, 1, 0.4, 88.0)
+    pareto.record(POOLING, 1, 0.9, 70.0)
+    pareto.record(RELATIVENAS, 2, 0.3, 90.0)  # the latest estimate of a genotype counts
+    pareto.record(DARTS, 2, None, None)  # not finite: in the archive, never on the front
+    assert [entry['generation'] for entry in pareto.archive] == [1, 1, 2, 2]
+    assert pareto.archive[0] == dict(genotype=str(RELATIVENAS), generation=1, val_loss=0.4,
+                                     val_accuracy=88.0, params=53770, mult_adds=2452224,
+                                     feasible=True)
+    front = pareto.front()
+    assert [(entry['genotype'], entry['val_loss']) for entry in front] == [
+        (str(POOLING), 0.9), (str(RELATIVENAS), 0.3)]
+    report = pareto.hypervolume_report(front)
+    points = [(0.9 / math.log(10), 15458 / 102370), (0.3 / math.log(10), 53770 / 102370)]
+    expected = ((1 - points[0][0]) * (1 - points[0][1]) + (points[0][0] - points[1][0]) *
+                (1 - points[1][1]))
+    assert report['value'] == pytest.approx(expected)
+    assert report['reference_point'] == dict(val_loss=math.log(10), params=102370)
+    assert report['library'].startswith('pymoo ')
+    restored = budget(cost, objectives=('val_loss', 'params'))
+    restored.load_state_dict(pareto.state_dict())
+    assert restored.archive == pareto.archive and restored.front() == front
+
+
+def test_front_of_a_constrained_search_holds_feasible_genotypes_only(cost):
+    both = budget(cost, dict(params=(0.0, 40000.0)), ('val_loss', 'params'))
+    both.record(RELATIVENAS, 1, 0.1, 99.0)  # infeasible, best loss
+    both.record(POOLING, 1, 0.9, 70.0)
+    assert [entry['genotype'] for entry in both.front()] == [str(POOLING)]

@@ -1,0 +1,33 @@
+"""Pareto dominance, fronts, hypervolume (pymoo) and the multi-objective pair rule."""
+import pytest
+
+from mmrnas.search.pareto import dominates, hypervolume, non_dominated, pareto_teacher
+
+
+def test_dominates():
+    assert dominates([0.1, 0.5], [0.2, 0.5])
+    assert not dominates([0.1, 0.5], [0.1, 0.5])  # equal: no
+    assert not dominates([0.1, 0.6], [0.2, 0.5])  # a trade-off: no
+
+
+def test_non_dominated_keeps_trade_offs_and_duplicates():
+    points = [[0.2, 0.6], [0.5, 0.3], [0.6, 0.6], [0.2, 0.6], [0.9, 0.1]]
+    assert non_dominated(points) == [0, 1, 3, 4]
+
+
+def test_hypervolume_of_rectangles():
+    # [0.2, 1] x [0.6, 1] (0.32) united with [0.5, 1] x [0.3, 1] (0.35), overlap 0.2
+    assert hypervolume([[0.2, 0.6], [0.5, 0.3]], [1, 1]) == pytest.approx(0.47)
+    assert hypervolume([[0.2, 0.6], [1.2, 0.1]], [1, 1]) == pytest.approx(0.32)
+    assert hypervolume([], [1, 1]) == 0.0
+    assert hypervolume([[0.5, 0.5, 0.5]], [1, 1, 1]) == pytest.approx(0.125)
+
+
+def test_pareto_teacher():
+    archive = [[0.3, 0.3]]
+    assert pareto_teacher([0.2, 0.5], [0.3, 0.5], archive, [1, 1]) == 0  # dominates
+    assert pareto_teacher([0.3, 0.6], [0.3, 0.5], archive, [1, 1]) == 1
+    # a trade-off: a adds (0.3 - 0.1) * (1 - 0.8) = 0.04, b adds (1 - 0.6) * (0.3 - 0.05) = 0.1
+    assert pareto_teacher([0.1, 0.8], [0.6, 0.05], archive, [1, 1]) == 1
+    # both dominated by the archive: neither adds anything, the primary objective decides
+    assert pareto_teacher([0.35, 0.4], [0.4, 0.35], archive, [1, 1]) is None
