@@ -11,8 +11,9 @@ Runs ``tools/search.py --seeds`` (resumable: finished seeds are not searched aga
 
 and reports: the share of budget searches whose final genotype is feasible, the re-evaluated
 validation accuracy of the final genotype with and without the budget (and how many
-unconstrained results would break the budget), and the hypervolume of the multi-objective
-front against random sampling.
+unconstrained results would break the budget), the hypervolume of the multi-objective
+front against random sampling, and the seconds the searches' generations took (without
+start-up and final re-evaluation; ``seconds_this_run`` is the last invocation only).
 
 Usage::
 
@@ -35,7 +36,13 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 
-from search_quality import commit, device_name, mean_std, search_tool  # noqa: E402
+from search_quality import (  # noqa: E402
+    commit,
+    device_name,
+    mean_std,
+    search_seconds,
+    search_tool,
+)
 
 from mmrnas.utils.fileio import atomic_write  # noqa: E402
 
@@ -128,6 +135,11 @@ def main(argv: Optional[List[str]] = None) -> int:
                    for entry, volume in zip(runs[name], volumes)],
             reference_point=runs[name][0]['final']['hypervolume']['reference_point'],
             library=runs[name][0]['final']['hypervolume']['library'])
+    results['search_generation_seconds'] = {
+        name: sum(search_seconds(osp.join(args.work_dir, name, f'seed_{seed}'))
+                  for seed in args.seeds)
+        for name in RUNS
+    }
     results['seconds_this_run'] = time.perf_counter() - start
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     front_plot = osp.splitext(args.out)[0] + '_pareto_front.png'

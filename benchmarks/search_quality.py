@@ -338,7 +338,7 @@ def plot(results: Dict[str, Any], out_prefix: str) -> List[str]:
         means.append(method['mean'])
         stds.append(method['std'])
     for name, reference in results['references'].items():
-        labels.append(name)
+        labels.append(name.replace('_', '\n'))
         means.append(reference['mean'])
         stds.append(reference['std'])
     ax.bar(range(len(labels)), means, yerr=stds, capsize=4,
@@ -374,6 +374,20 @@ def device_name() -> str:
     except OSError:
         pass
     return f'{model} ({torch.get_num_threads()} threads)'
+
+
+def runtime(journal: Journal, methods: Dict[str, Any], work_dir: str) -> Dict[str, Any]:
+    """What the whole benchmark costs from scratch, from what it kept: the stand-alone
+    trainings (all proxies) and the searches' generations (without start-up and final
+    re-evaluation)."""
+    trainings = [value['seconds'] for key, value in journal.entries.items()
+                 if key.startswith('standalone/')]
+    searches = [seed['search_seconds'] for method in methods.values()
+                for seed in method['seeds']]
+    first = methods['relativenas']['seeds'][0]['seed']
+    searches.append(search_seconds(osp.join(work_dir, 'relativenas_repeat', f'seed_{first}')))
+    return dict(standalone_trainings=len(trainings), standalone_seconds=sum(trainings),
+                searches=len(searches), search_generation_seconds=sum(searches))
 
 
 def calibrate(setting, journal) -> Dict[str, Any]:
@@ -505,6 +519,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                    standalone=dict(proxy, recipe=osp.relpath(RETRAIN_CONFIG, ROOT),
                                    seeds=setting['standalone_seeds'])),
         calibration=calibration, ranking=ranking, methods=methods, references=references,
+        runtime=runtime(journal, methods, args.work_dir),
         seconds_this_run=time.perf_counter() - start)
     prefix = osp.splitext(args.out)[0]
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
