@@ -90,14 +90,17 @@ MINI = dict(proxies=(dict(name='mini', size=8, base_channels=2, epochs=1), ),
 
 
 # ---------------------------------------------------------------------------- statistics
-def seed_spread(accuracies: Dict[str, List[float]]) -> Dict[str, float]:
-    """Calibration numbers of ``{genotype: [accuracy per seed]}``: the pooled seed-to-seed
-    std (root mean of the per-genotype sample variances), the sample std and the range of
-    the per-genotype means, and whether the std exceeds twice the seed std."""
+def seed_spread(accuracies: Dict[str, List[float]]) -> Dict[str, Any]:
+    """Calibration numbers of ``{genotype: [accuracy per seed]}``: each genotype's mean and
+    seed-to-seed std, the pooled seed std (root mean of the per-genotype sample variances),
+    the sample std and the range of the per-genotype means, and whether the std exceeds twice
+    the seed std."""
     means = [statistics.fmean(values) for values in accuracies.values()]
     seed_std = math.sqrt(statistics.fmean(statistics.variance(v) for v in accuracies.values()))
     spread = statistics.stdev(means)
-    return dict(seed_std=seed_std, spread_std=spread, spread_range=max(means) - min(means),
+    return dict(per_genotype={genotype: mean_std(values)
+                              for genotype, values in accuracies.items()},
+                seed_std=seed_std, spread_std=spread, spread_range=max(means) - min(means),
                 ratio=spread / seed_std if seed_std > 0 else math.inf,
                 criterion_met=spread > 2 * seed_std)
 

@@ -90,6 +90,7 @@ def test_search_quality_calibration_numbers():
     assert spread['spread_std'] == pytest.approx((91 / 3)**0.5)  # means 91, 80, 86
     assert spread['spread_range'] == 11
     assert spread['criterion_met'] and spread['ratio'] == pytest.approx((91 / 4)**0.5)
+    assert spread['per_genotype']['a'] == dict(mean=91, std=pytest.approx(2**0.5))
     assert not search_quality.seed_spread({'a': [90, 94], 'b': [91, 95]})['criterion_met']
 
 
