@@ -1,51 +1,108 @@
-"""Images per second of the search batches with the data on the device or in host memory.
+"""Images per second of the search batches with the data on the device, in host memory, or
+read from the files for every batch (in the main process or by DataLoader workers).
 
 Usage: python benchmarks/data_placement.py [--device cpu|cuda] [--epochs 3]
-       [--cifar-images 10000] [--note TEXT] [--out benchmarks/results]
+       [--folder-images 10000] [--note TEXT] [--out benchmarks/results]
 
-For each data set (the quickstart's digits at 8x8 with its augmentation and batch size;
-synthetic CIFAR-sized uint8 images, 3x32x32, with the paper's augmentation at batch 256) and
-each placement (``DeviceDataset`` / ``HostDataset`` serving batches on ``--device``), one
-fresh process times ``--epochs`` epochs of ``batches()`` after a warm-up epoch and reports the
-median images/s and its peak RSS (``resource.getrusage``). Writes
+Two data sets go through the search's own data path (``prepare_search_data`` with the
+placement forced, then ``build_search_split`` serving every image on ``--device``):
+
+- ``digits_8x8``: the quickstart's data (scikit-learn digits held in memory by
+  ``mmrnas.DigitsDataset``, pipeline ``PackInputs``), batch 128, its augmentation;
+- ``folder_png_32x32``: an image folder of ``--folder-images`` random 32x32 RGB PNG files in
+  10 class folders (mmpretrain ``CustomDataset``, ``LoadImageFromFile`` + ``PackInputs``),
+  batch 256, the paper's crop / flip / cutout.
+
+For each (data set, placement) one fresh process reads the data (the one pass: ``read_s``),
+runs a warm-up epoch, times ``--epochs`` epochs of ``batches()`` and reports the median
+images/s, the peak RSS of the process (``resource.getrusage``) and of each DataLoader worker
+(``VmHWM``, pages shared with the main process included). Writes
 ``data_placement_<device>.json`` into ``--out``.
 """
 import argparse
 import multiprocessing
+import os
 import os.path as osp
 import resource
 import statistics
 import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
 
+import numpy as np
 import torch
 
-from mmrnas.datasets import BatchAugment, DeviceDataset, HostDataset, load_digits
+from mmrnas.datasets import BatchAugment, build_search_split, prepare_search_data
+from mmrnas.engine.search_settings import parse_search_dataloader
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from search_throughput import run_metadata, timed, write_result  # noqa: E402
 
 DATA = {
     'digits_8x8': dict(batch_size=128, augment=dict(crop_padding=1, flip=False, cutout=None)),
-    'cifar_sized_32x32': dict(batch_size=256, augment=dict(crop_padding=4, flip=True, cutout=16)),
+    'folder_png_32x32': dict(batch_size=256,
+                             augment=dict(crop_padding=4, flip=True, cutout=16)),
 }
-PLACEMENTS = {'device': DeviceDataset, 'host': HostDataset}
+#: name -> (data_placement, num_workers)
+PLACEMENTS = {'device': ('device', 0), 'host': ('host', 0), 'stream': ('stream', 0),
+              'stream_2_workers': ('stream', 2)}
+CLASSES = 10
 
 
-def load(name: str, cifar_images: int) -> tuple[torch.Tensor, torch.Tensor]:
+def write_png_folder(root: str, images: int, size: int = 32) -> str:
+    """``images`` random ``size`` x ``size`` RGB PNG files in ``root/train/<class>/``
+    (the same files for the same arguments); return ``root``."""
+    from PIL import Image
+    rng = np.random.default_rng(0)
+    for index in range(images):
+        folder = osp.join(root, 'train', str(index % CLASSES))
+        os.makedirs(folder, exist_ok=True)
+        pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(osp.join(folder, f'{index:05d}.png'))
+    return root
+
+
+def dataset_config(name: str, folder: str) -> dict:
     if name == 'digits_8x8':
-        return load_digits(size=8)
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (cifar_images, 3, 32, 32), dtype=torch.uint8,
-                           generator=generator)
-    return images, torch.randint(0, 10, (cifar_images, ), generator=generator)
+        return dict(type='mmrnas.DigitsDataset', split='all', size=8,
+                    pipeline=[dict(type='PackInputs')])
+    return dict(type='CustomDataset', data_root=folder, data_prefix='train',
+                pipeline=[dict(type='LoadImageFromFile'), dict(type='PackInputs')])
 
 
-def measure(name: str, placement: str, device: str, epochs: int, cifar_images: int) -> dict:
-    """Median images/s over ``epochs`` epochs (after one warm-up) and the peak RSS."""
+def worker_peak_rss_mib(dataset) -> list:
+    """Peak RSS (``VmHWM``, pages shared with the main process included) of each live
+    DataLoader worker of a stream; empty for data in memory."""
+    peaks = []
+    for loader, _ in getattr(getattr(dataset, 'loaders', None), '_idle', []):
+        for worker in getattr(loader._iterator, '_workers', []):
+            with open(f'/proc/{worker.pid}/status') as status:
+                peaks += [int(line.split()[1]) / 1024 for line in status
+                          if line.startswith('VmHWM:')]
+    return peaks
+
+
+def measure(name: str, placement: str, device: str, epochs: int, folder: str,
+            start_method: str = 'fork') -> dict:
+    """Read time, median images/s over ``epochs`` epochs (after one warm-up) and peak RSS.
+
+    ``start_method`` starts the DataLoader workers as in a search run (this process is a
+    spawned one)."""
+    multiprocessing.set_start_method(start_method, force=True)
     device = torch.device(device)
-    images, labels = load(name, cifar_images)
-    dataset = PLACEMENTS[placement](images, labels, (0.5, ) * 3, (0.25, ) * 3, device)
+    data_placement, workers = PLACEMENTS[placement]
     settings = DATA[name]
+    data = parse_search_dataloader(dict(
+        dataset=dataset_config(name, folder), mean=(0.5, ) * 3, std=(0.25, ) * 3,
+        data_placement=data_placement, num_workers=workers,
+        device_memory_budget='1TiB', host_memory_budget='1TiB'))
+    start = time.perf_counter()
+    search_data, chosen, _ = prepare_search_data(data, device)
+    read_seconds = time.perf_counter() - start
+    everything = np.arange(len(search_data.dataset))
+    dataset, _ = build_search_split(search_data.dataset, everything, everything[:0], device,
+                                    chosen)
     augment = BatchAugment(**settings['augment'])
     generator = torch.Generator(device=device).manual_seed(0)
 
@@ -55,33 +112,39 @@ def measure(name: str, placement: str, device: str, epochs: int, cifar_images: i
 
     epoch()
     rates = [count / seconds for count, seconds in (timed(device, epoch) for _ in range(epochs))]
-    return dict(images=len(dataset), shape=list(images.shape[1:]),
-                data_mib=dataset.nbytes / 2**20, batch_size=settings['batch_size'],
-                augment=settings['augment'],
-                images_per_second=statistics.median(rates),
-                peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return dict(placement=chosen, num_workers=workers, images=len(dataset),
+                shape=list(search_data.shape), data_mib=search_data.nbytes / 2**20,
+                batch_size=settings['batch_size'], augment=settings['augment'],
+                read_s=read_seconds, images_per_second=statistics.median(rates),
+                peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                peak_rss_workers_mib=worker_peak_rss_mib(dataset))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--epochs', type=int, default=3)
-    parser.add_argument('--cifar-images', type=int, default=10000)
+    parser.add_argument('--folder-images', type=int, default=10000)
     parser.add_argument('--note', default='', help='how the machine was shared, etc.')
     parser.add_argument('--out', default=osp.join(osp.dirname(osp.abspath(__file__)),
                                                   'results'))
     args = parser.parse_args(argv)
     results = {}
-    context = multiprocessing.get_context('spawn')  # a fresh process: its own peak RSS
-    for name in DATA:
-        for placement in PLACEMENTS:
-            with context.Pool(1) as pool:
-                results[f'{name}/{placement}'] = pool.apply(
-                    measure, (name, placement, args.device, args.epochs, args.cifar_images))
+    # A fresh process per measurement (its own peak RSS), not a daemon: it starts workers,
+    # the way this process would start them.
+    context, start_method = multiprocessing.get_context('spawn'), multiprocessing.get_start_method()
+    with tempfile.TemporaryDirectory() as folder:
+        write_png_folder(folder, args.folder_images)
+        for name in DATA:
+            for placement in PLACEMENTS:
+                with ProcessPoolExecutor(1, mp_context=context) as pool:
+                    results[f'{name}/{placement}'] = pool.submit(
+                        measure, name, placement, args.device, args.epochs, folder,
+                        start_method).result()
     device = torch.device(args.device)
     write_result(args.out, f'data_placement_{device.type}.json',
                  dict(run_metadata(device, argv), note=args.note, epochs=args.epochs,
-                      results=results))
+                      folder_images=args.folder_images, results=results))
     return 0
 
 

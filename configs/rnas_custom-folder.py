@@ -1,6 +1,7 @@
 # A RelativeNAS search on your own images: one sub-folder per class under data_root/train
 # (mmpretrain's CustomDataset; any file OpenCV reads: png, jpg, bmp, ...), every image brought
-# to 32x32 (shorter side resized, centre crop) and decoded once into uint8 tensors. The
+# to 32x32 (shorter side resized, centre crop) and read once into uint8 tensors (or, when they
+# exceed the memory budgets, read from the files for every batch: data_placement). The
 # quickstart's budget (8 individuals, 5 generations, a C=8 L=5 proxy network) with the paper's
 # CIFAR augmentation. Try it on a generated folder of real digits:
 #   python tools/dataset_converters/generate_tiny_image_folder.py data/custom_folder
@@ -33,5 +34,7 @@ train_dataloader = dict(
     mean=None,
     std=None,
     batch_size=64,
+    # DataLoader workers that read the files: once at the start, every batch when streaming.
+    num_workers=2,
     # Images that must not be mirrored (digits, text): augment.flip=False.
     augment=dict(crop_padding=4, flip=True, cutout=16))

@@ -1,5 +1,6 @@
 """The GPU check's bookkeeping: before/after per target, failed variants, decision agreement."""
 import json
+import os
 import os.path as osp
 import sys
 
@@ -76,12 +77,28 @@ def test_concurrent_throughput_times_pairs():
         sum(result['seconds_per_phase'].values()))
 
 
-@pytest.mark.parametrize('placement', ['device', 'host'])
-def test_data_placement_measures_both_data_sets(placement):
+@pytest.fixture(scope='module')
+def png_folder(tmp_path_factory):
+    return data_placement.write_png_folder(str(tmp_path_factory.mktemp('png')), 30, size=8)
+
+
+@pytest.mark.parametrize('placement', list(data_placement.PLACEMENTS))
+def test_data_placement_measures_both_data_sets(png_folder, placement):
     for name in data_placement.DATA:
-        result = data_placement.measure(name, placement, 'cpu', 1, 300)
-        assert result['images'] == (1797 if name == 'digits_8x8' else 300)
+        result = data_placement.measure(name, placement, 'cpu', 1, png_folder)
+        assert result['placement'] == data_placement.PLACEMENTS[placement][0]
+        assert result['num_workers'] == data_placement.PLACEMENTS[placement][1]
+        assert result['images'] == (1797 if name == 'digits_8x8' else 30)
+        assert result['shape'] == [3, 8, 8]
         assert result['images_per_second'] > 0 and result['peak_rss_mib'] > 0
+
+
+def test_png_folder_is_classes_of_real_files(png_folder):
+    from PIL import Image
+    files = sorted(os.listdir(osp.join(png_folder, 'train', '3')))
+    assert files == ['00003.png', '00013.png', '00023.png']
+    with Image.open(osp.join(png_folder, 'train', '3', files[0])) as image:
+        assert (image.format, image.mode, image.size) == ('PNG', 'RGB', (8, 8))
 
 
 def test_search_quality_calibration_numbers():

@@ -32,6 +32,7 @@ from typing import List, Optional
 
 from mmengine.dist import is_main_process
 
+from mmrnas.datasets import reuse_search_data
 from mmrnas.engine import check_search_config, last_checkpoint_path
 from mmrnas.engine.seed_summary import seed_result, summarize_seeds
 from mmrnas.utils.cli import (
@@ -170,19 +171,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         with exit_on_user_errors():
             check_seeds(args.seeds, args.resume)
     results = []
-    for seed in args.seeds or [None]:
-        runner = prepare(args, seed)
-        try:
-            runner.train()
-        except KeyboardInterrupt:
-            if is_main_process():
-                work_dir = osp.dirname(runner.work_dir) if args.seeds else runner.work_dir
-                print(f'{osp.basename(sys.argv[0])}: '
-                      f'{interrupted_message(runner.train_loop, argv, args.config, work_dir)}',
-                      file=sys.stderr)
-            return 130
-        if seed is not None:
-            results.append(seed_result(seed, runner.work_dir, runner.train_loop.final))
+    # The preflight check and the run (and every seed) read the data once.
+    with reuse_search_data():
+        for seed in args.seeds or [None]:
+            runner = prepare(args, seed)
+            try:
+                runner.train()
+            except KeyboardInterrupt:
+                if is_main_process():
+                    work_dir = osp.dirname(runner.work_dir) if args.seeds else runner.work_dir
+                    print(f'{osp.basename(sys.argv[0])}: '
+                          f'{interrupted_message(runner.train_loop, argv, args.config, work_dir)}',
+                          file=sys.stderr)
+                return 130
+            if seed is not None:
+                results.append(seed_result(seed, runner.work_dir, runner.train_loop.final))
     if args.seeds and is_main_process():
         summary = summarize_seeds(results)
         work_dir = osp.dirname(runner.work_dir)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ['DeviceDataset', 'BatchAugment']
+__all__ = ['BatchSource', 'DeviceDataset', 'BatchAugment']
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
@@ -114,72 +114,37 @@ class BatchAugment:
         return inputs
 
 
-class DeviceDataset:
-    """Images (uint8) and labels (int64) kept on one device, served as normalised batches.
+class BatchSource:
+    """Samples served as normalised float32 batches on one device, optionally augmented: the
+    epoch order, the batch bounds and every random draw, the same however the uint8 images are
+    held (:class:`DeviceDataset`, :class:`~mmrnas.datasets.HostDataset`,
+    :class:`~mmrnas.datasets.StreamDataset`), so all serve the same batches for a generator.
+
+    Subclasses give :meth:`__len__` and :meth:`_uint8_batches`.
 
     Args:
-        images: uint8 N×C×H×W (tensor or array).
-        labels: int N.
         mean: per-channel mean on the 0..1 scale (e.g. CIFAR-10's ``(0.4914, 0.4822, 0.4465)``).
         std: per-channel std on the 0..1 scale.
-        device: where to keep the data and serve batches; defaults to the device of
-            ``images``.
+        device: where batches are served and augmented.
     """
 
-    #: Device holding images and labels when not :attr:`device` (a :class:`HostDataset`).
-    storage: str | None = None
-
-    def __init__(self,
-                 images: torch.Tensor | np.ndarray,
-                 labels: torch.Tensor | np.ndarray | Sequence[int],
-                 mean: Sequence[float],
-                 std: Sequence[float],
-                 device: torch.device | str | None = None) -> None:
-        images = torch.as_tensor(images)
-        if images.dtype != torch.uint8 or images.dim() != 4:
-            raise TypeError(f'images must be uint8 N×C×H×W, got {images.dtype} '
-                            f'{tuple(images.shape)}')
-        device = torch.device(device) if device is not None else images.device
-        labels = torch.as_tensor(labels)
-        if labels.shape != (images.shape[0], ):
-            raise ValueError(f'labels must have shape ({images.shape[0]},), '
-                             f'got {tuple(labels.shape)}')
-        if len(mean) != images.shape[1] or len(std) != images.shape[1]:
-            raise ValueError(f'mean/std need {images.shape[1]} values (one per channel)')
-        self._device = device
-        self.images = images.to(self.storage or device)
-        self.labels = labels.to(device=self.storage or device, dtype=torch.int64)
+    def __init__(self, mean: Sequence[float], std: Sequence[float],
+                 device: torch.device | str) -> None:
+        self._device = torch.device(device)
         self.mean = tuple(float(m) for m in mean)
         self.std = tuple(float(s) for s in std)
-        self._mean = torch.tensor(self.mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
-        self._std = torch.tensor(self.std, dtype=torch.float32, device=device).view(1, -1, 1, 1)
+        self._mean = torch.tensor(self.mean, dtype=torch.float32,
+                                  device=self._device).view(1, -1, 1, 1)
+        self._std = torch.tensor(self.std, dtype=torch.float32,
+                                 device=self._device).view(1, -1, 1, 1)
 
     @property
     def device(self) -> torch.device:
-        """Device the batches are served on (and the data held, unless :attr:`storage`)."""
+        """Device the batches are served on."""
         return self._device
 
     def __len__(self) -> int:
-        return self.images.shape[0]
-
-    def __repr__(self) -> str:
-        return (f'{type(self).__name__}(num_samples={len(self)}, '
-                f'shape={tuple(self.images.shape[1:])}, device={self.device})')
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes the images and labels take."""
-        return self.images.nbytes + self.labels.nbytes
-
-    def to(self, device: torch.device | str) -> DeviceDataset:
-        """Return a copy of this dataset (of its class) serving batches on ``device``."""
-        return type(self)(self.images, self.labels, self.mean, self.std, device=device)
-
-    def subset(self, indices: torch.Tensor | np.ndarray | Sequence[int]) -> DeviceDataset:
-        """Return the samples at ``indices`` (e.g. a half of :func:`split_indices`)."""
-        index = torch.as_tensor(indices, dtype=torch.int64, device=self.images.device)
-        return type(self)(self.images.index_select(0, index), self.labels.index_select(0, index),
-                          self.mean, self.std, device=self.device)
+        raise NotImplementedError
 
     def num_batches(self, batch_size: int, drop_last: bool = False) -> int:
         """Number of batches :meth:`batches` yields per epoch."""
@@ -241,15 +206,85 @@ class DeviceDataset:
         """The generator behind :meth:`batches` (arguments already checked)."""
         if order is None and shuffle:
             order = self.epoch_order(generator)
-        if order is not None:  # where the images are (the host for a HostDataset)
-            order = order.to(self.images.device)
-        for b in range(start_batch, self.num_batches(batch_size, drop_last)):
-            lo, hi = b * batch_size, min((b + 1) * batch_size, len(self))
-            images, labels = self._gather(order, lo, hi)
+        bounds = [(b * batch_size, min((b + 1) * batch_size, len(self)))
+                  for b in range(start_batch, self.num_batches(batch_size, drop_last))]
+        for images, labels in self._uint8_batches(order, bounds):
             if augment is None:
                 yield normalize(images, self._mean, self._std), labels
             else:
                 yield augment(images, self._mean, self._std, generator), labels
+
+    def _uint8_batches(self, order: torch.Tensor | None,
+                       bounds: list[tuple[int, int]]) -> Iterator[Batch]:
+        """uint8 images and int64 labels on :attr:`device` of the positions ``lo:hi`` of
+        ``order`` (None: in storage order), for each ``(lo, hi)`` of ``bounds`` in turn."""
+        raise NotImplementedError
+
+
+class DeviceDataset(BatchSource):
+    """Images (uint8) and labels (int64) kept on one device, served as normalised batches.
+
+    Args:
+        images: uint8 N×C×H×W (tensor or array).
+        labels: int N.
+        mean: per-channel mean on the 0..1 scale (e.g. CIFAR-10's ``(0.4914, 0.4822, 0.4465)``).
+        std: per-channel std on the 0..1 scale.
+        device: where to keep the data and serve batches; defaults to the device of
+            ``images``.
+    """
+
+    #: Device holding images and labels when not :attr:`device` (a :class:`HostDataset`).
+    storage: str | None = None
+
+    def __init__(self,
+                 images: torch.Tensor | np.ndarray,
+                 labels: torch.Tensor | np.ndarray | Sequence[int],
+                 mean: Sequence[float],
+                 std: Sequence[float],
+                 device: torch.device | str | None = None) -> None:
+        images = torch.as_tensor(images)
+        if images.dtype != torch.uint8 or images.dim() != 4:
+            raise TypeError(f'images must be uint8 N×C×H×W, got {images.dtype} '
+                            f'{tuple(images.shape)}')
+        device = torch.device(device) if device is not None else images.device
+        labels = torch.as_tensor(labels)
+        if labels.shape != (images.shape[0], ):
+            raise ValueError(f'labels must have shape ({images.shape[0]},), '
+                             f'got {tuple(labels.shape)}')
+        if len(mean) != images.shape[1] or len(std) != images.shape[1]:
+            raise ValueError(f'mean/std need {images.shape[1]} values (one per channel)')
+        super().__init__(mean, std, device)
+        self.images = images.to(self.storage or device)
+        self.labels = labels.to(device=self.storage or device, dtype=torch.int64)
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(num_samples={len(self)}, '
+                f'shape={tuple(self.images.shape[1:])}, device={self.device})')
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the images and labels take."""
+        return self.images.nbytes + self.labels.nbytes
+
+    def to(self, device: torch.device | str) -> DeviceDataset:
+        """Return a copy of this dataset (of its class) serving batches on ``device``."""
+        return type(self)(self.images, self.labels, self.mean, self.std, device=device)
+
+    def subset(self, indices: torch.Tensor | np.ndarray | Sequence[int]) -> DeviceDataset:
+        """Return the samples at ``indices`` (e.g. a half of :func:`split_indices`)."""
+        index = torch.as_tensor(indices, dtype=torch.int64, device=self.images.device)
+        return type(self)(self.images.index_select(0, index), self.labels.index_select(0, index),
+                          self.mean, self.std, device=self.device)
+
+    def _uint8_batches(self, order: torch.Tensor | None,
+                       bounds: list[tuple[int, int]]) -> Iterator[Batch]:
+        if order is not None:  # where the images are (the host for a HostDataset)
+            order = order.to(self.images.device)
+        for lo, hi in bounds:
+            yield self._gather(order, lo, hi)
 
     def _gather(self, order: torch.Tensor | None, lo: int, hi: int) -> Batch:
         """uint8 images and labels of batch positions ``lo:hi`` of ``order`` (None: in

@@ -11,10 +11,10 @@ import torch
 from .device_data import Batch, DeviceDataset
 
 __all__ = ['HostDataset', 'DATA_PLACEMENTS', 'parse_memory_size', 'format_size',
-           'default_memory_budget', 'choose_placement']
+           'default_memory_budget', 'default_host_budget', 'choose_placement']
 
 #: Values of ``train_dataloader.data_placement``.
-DATA_PLACEMENTS = ('auto', 'device', 'host')
+DATA_PLACEMENTS = ('auto', 'device', 'host', 'stream')
 _UNITS = {'B': 1, 'KB': 10**3, 'MB': 10**6, 'GB': 10**9, 'TB': 10**12,
           'KiB': 2**10, 'MiB': 2**20, 'GiB': 2**30, 'TiB': 2**40}
 
@@ -42,8 +42,9 @@ class HostDataset(DeviceDataset):
                 labels.to(self.device, non_blocking=True))
 
 
-def parse_memory_size(value: int | str) -> int:
-    """Bytes of ``value``: a positive int, or a string such as ``'2GiB'``, ``'500 MB'``."""
+def parse_memory_size(value: int | str, key: str = 'device_memory_budget') -> int:
+    """Bytes of ``value``: a positive int, or a string such as ``'2GiB'``, ``'500 MB'``;
+    errors name ``train_dataloader.<key>``."""
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     match = re.fullmatch(r'\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*', value) if isinstance(
@@ -52,8 +53,8 @@ def parse_memory_size(value: int | str) -> int:
         size = int(float(match[1]) * _UNITS[match[2] or 'B'])
         if size > 0:
             return size
-    raise ValueError(f"train_dataloader.device_memory_budget must be a positive number of "
-                     f"bytes or a size such as '2GiB' or '500MB', got {value!r}")
+    raise ValueError(f"train_dataloader.{key} must be a positive number of bytes or a size "
+                     f"such as '2GiB' or '500MB', got {value!r}")
 
 
 def format_size(size: int) -> str:
@@ -63,29 +64,54 @@ def format_size(size: int) -> str:
     return f'{size / 2**(10 * power):.1f} {units[power]}'
 
 
+def _physical_memory() -> int:
+    return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES')
+
+
 def default_memory_budget(device: torch.device) -> int:
     """A quarter of the device's memory on CUDA, of the physical RAM elsewhere."""
     if device.type == 'cuda':
         return torch.cuda.get_device_properties(device).total_memory // 4
-    return os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') // 4
+    return _physical_memory() // 4
 
 
-def choose_placement(placement: str, size: int, budget: int) -> tuple[str, str]:
-    """Where the search data go (``'device'`` or ``'host'``) and the log line saying why.
+def default_host_budget() -> int:
+    """Half of the physical RAM."""
+    return _physical_memory() // 2
 
-    ``'auto'`` keeps data of at most ``budget`` bytes on the device, larger data on the host.
+
+def _over_budget(placement: str, size: int, budget: int, key: str, where: str,
+                 instead: str) -> ValueError:
+    return ValueError(f"train_dataloader.data_placement={placement!r}, but the search data "
+                      f'take {format_size(size)} ({size} bytes), more than the {where} memory '
+                      f'budget of {format_size(budget)} ({budget} bytes); set {instead}, or '
+                      f'train_dataloader.{key}={size} or more')
+
+
+def choose_placement(placement: str, size: int, device_budget: int,
+                     host_budget: int) -> tuple[str, str]:
+    """Where the search data go (``'device'``, ``'host'`` or ``'stream'``) and the log line
+    saying why.
+
+    ``'auto'`` keeps data of at most ``device_budget`` bytes on the device, larger data of at
+    most ``host_budget`` bytes in host memory, and streams larger data from the files.
 
     Raises:
-        ValueError: ``placement='device'`` for data larger than ``budget``.
+        ValueError: ``'device'`` or ``'host'`` forced for data over its budget.
     """
-    fits = size <= budget
-    if placement == 'device' and not fits:
-        raise ValueError(f"train_dataloader.data_placement='device', but the search data take "
-                         f'{format_size(size)} ({size} bytes), more than the device memory '
-                         f'budget of {format_size(budget)} ({budget} bytes); set '
-                         f"data_placement='host' or 'auto' (images in host memory), or "
-                         f'train_dataloader.device_memory_budget={size} or more')
-    chosen = placement if placement != 'auto' else ('device' if fits else 'host')
+    on_device, on_host = size <= device_budget, size <= host_budget
+    if placement == 'device' and not on_device:
+        raise _over_budget(placement, size, device_budget, 'device_memory_budget', 'device',
+                           "data_placement='auto' (host memory, or a stream from the files)")
+    if placement == 'host' and not on_host:
+        raise _over_budget(placement, size, host_budget, 'host_memory_budget', 'host',
+                           "data_placement='stream' or 'auto' (read from the files every "
+                           'epoch)')
+    chosen = placement if placement != 'auto' else (
+        'device' if on_device else 'host' if on_host else 'stream')
+    compared = [f'{"<=" if on_device else ">"} device budget {format_size(device_budget)}']
+    if chosen != 'device':
+        compared.append(f'{"<=" if on_host else ">"} host budget {format_size(host_budget)}')
     reason = '' if placement == 'auto' else f', data_placement={placement!r}'
     return chosen, (f'search data placement: {chosen} ({format_size(size)} '
-                    f'{"<=" if fits else ">"} budget {format_size(budget)}{reason})')
+                    f'{", ".join(compared)}{reason})')

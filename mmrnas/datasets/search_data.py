@@ -1,24 +1,37 @@
-"""The data a search runs on: any registered image-classification dataset, decoded once into
-uint8 tensors (a :class:`DeviceDataset`) and split in two halves on the device (or, over a
-memory budget, in host memory: a :class:`HostDataset`).
+"""The data a search runs on: any registered image-classification dataset, read once (checked,
+hashed, counted) and then held as uint8 tensors on the device (a :class:`DeviceDataset`), in
+host memory (a :class:`HostDataset`), or, over both memory budgets, read from the files again
+for every batch (a :class:`StreamDataset`); split in two halves.
 
 The dataset config is an ordinary one, built from the registries in the mmpretrain scope (as
 in a retraining config: ``'CIFAR10'``, ``'CustomDataset'``, ``'ImageNet'``,
 ``'mmrnas.DigitsDataset'``) unless it names its own ``_scope_``. Its pipeline brings every
 image to the search resolution and ends with ``PackInputs`` (uint8 C×H×W ``inputs``).
 """
+import contextlib
 import hashlib
-from typing import Any, Dict, Optional, Sequence, Tuple
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from .device_data import DeviceDataset
-from .host_data import HostDataset
+from .device_data import BatchSource, DeviceDataset
+from .host_data import (
+    HostDataset,
+    choose_placement,
+    default_host_budget,
+    default_memory_budget,
+    format_size,
+)
+from .sample_reader import SampleReader
+from .stream_data import LOADER_DEFAULTS, SampleLoaders, StreamDataset
 
-__all__ = ['build_search_dataset', 'decode_dataset', 'image_statistics', 'load_search_dataset',
+__all__ = ['build_search_dataset', 'SearchData', 'read_search_data', 'load_search_dataset',
            'check_classes', 'describe_search_data', 'build_search_split', 'dataset_identity',
-           'DATASET_SCOPE']
+           'reuse_search_data', 'prepare_search_data', 'DATASET_SCOPE']
 
 #: Scope the search builds its dataset config in unless the config sets ``_scope_``.
 DATASET_SCOPE = 'mmpretrain'
@@ -51,74 +64,104 @@ def build_search_dataset(cfg: dict) -> Any:
                          f'{error}{hint}') from error
 
 
-def _image_path(dataset: Any, index: int) -> str:
-    """The file of sample ``index`` where the dataset knows it, else ``'sample N'``."""
-    info = dataset.get_data_info(index) if hasattr(dataset, 'get_data_info') else None
-    path = info.get('img_path') if isinstance(info, dict) else None
-    return f'{path!r}' if path else f'sample {index}'
+@dataclass
+class SearchData:
+    """The data of a search after the one pass over them.
 
-
-def decode_dataset(dataset: Any, where: str = 'train_dataloader.dataset'
-                   ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Run the pipeline once over every sample, in order, into ``(images uint8 N×C×H×W,
-    labels int64 N)`` on the CPU.
-
-    Samples of an MMEngine ``BaseDataset`` go through ``prepare_data`` (no random re-fetch of
-    failed samples), so the order and content are the dataset's own; other datasets are
-    indexed.
+    Attributes:
+        dataset: All samples in the dataset's order: a :class:`DeviceDataset` on the CPU
+            (decoded into memory) or a :class:`StreamDataset` (read from the files).
+        num_classes: The dataset's ``classes`` when it names them, else the largest label + 1.
+        shape: C×H×W of every image.
+        sha1: SHA-1 of the uint8 images then the int64 labels (the in-memory bytes).
     """
-    prepare = getattr(dataset, 'prepare_data', dataset.__getitem__)
-    num = len(dataset)
-    if num == 0:
-        raise ValueError(f'{where} has no images; check its data_root / ann_file')
-    images: Optional[torch.Tensor] = None
+    dataset: DeviceDataset | StreamDataset
+    num_classes: int
+    shape: Tuple[int, ...]
+    sha1: str
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the images and labels take in memory."""
+        return len(self.dataset) * (int(np.prod(self.shape)) + 8)
+
+
+class _PixelSums:
+    """Per-channel sums of uint8 values and of their squares, exact (Python ints)."""
+
+    def __init__(self, channels: int) -> None:
+        self.count = 0
+        self.total = [0] * channels
+        self.squares = [0] * channels
+
+    def add(self, images: torch.Tensor) -> None:
+        values = images.to(torch.int64)
+        self.count += values.numel() // values.shape[1]
+        for channel, (total, squares) in enumerate(zip(values.sum(dim=(0, 2, 3)).tolist(),
+                                                       values.square().sum(dim=(0, 2,
+                                                                                3)).tolist())):
+            self.total[channel] += total
+            self.squares[channel] += squares
+
+    def statistics(self) -> Tuple[Tuple[float, ...], Tuple[float, ...]]:
+        """Per-channel mean and population std on the 0..1 scale."""
+        n = self.count
+        mean = tuple(total / (255 * n) for total in self.total)
+        std = tuple(math.sqrt(max(squares * n - total * total, 0)) / (255 * n)
+                    for total, squares in zip(self.total, self.squares))
+        return mean, std
+
+
+def read_search_data(cfg: dict, loaders: SampleLoaders, mean: Optional[Sequence[float]] = None,
+                     std: Optional[Sequence[float]] = None, in_memory: bool = True,
+                     batch_size: int = 256) -> SearchData:
+    """Read every sample once, in the dataset's order, with ``loaders``: check it, count its
+    label, hash it, sum its pixels and, ``in_memory``, keep it.
+
+    Args:
+        cfg (dict): The dataset config (for messages and the checks of the classes).
+        loaders (SampleLoaders): Over the built dataset's probed :class:`SampleReader`.
+        mean (Sequence[float], optional): Per-channel mean on the 0..1 scale; computed from
+            the images (exactly) when None.
+        std (Sequence[float], optional): Per-channel std on the 0..1 scale; computed when None.
+        in_memory (bool): Keep the images (a :class:`DeviceDataset` on the CPU); else the
+            dataset is a :class:`StreamDataset` reading them again for every batch.
+        batch_size (int): Samples per batch of this pass.
+
+    Raises:
+        ValueError: a sample cannot be read or has another shape (naming its file), fewer
+            than two classes, or classes without images.
+    """
+    reader = loaders.reader
+    num, shape = len(reader), reader.shape
+    images = torch.empty((num, *shape), dtype=torch.uint8) if in_memory else None
     labels = torch.empty(num, dtype=torch.int64)
-    for index in range(num):
-        try:
-            packed = prepare(index)
-        except Exception as error:
-            raise ValueError(f'{where}: cannot read {_image_path(dataset, index)}: '
-                             f'{type(error).__name__}: {error}; fix or remove the file') from error
-        if not isinstance(packed, dict) or 'inputs' not in packed:
-            raise ValueError(f"{where}: the pipeline must end with dict(type='PackInputs') "
-                             f'(uint8 C×H×W inputs), got {type(packed).__name__} for '
-                             f'{_image_path(dataset, index)}')
-        image = torch.as_tensor(packed['inputs'])
-        if images is None:
-            if image.dtype != torch.uint8 or image.dim() != 3:
-                raise ValueError(f'{where}: the pipeline must give uint8 C×H×W images, got '
-                                 f'{image.dtype} {tuple(image.shape)}; remove float or '
-                                 f'normalising transforms (the search normalises)')
-            images = torch.empty((num, *image.shape), dtype=torch.uint8)
-        elif image.shape != images.shape[1:]:
-            raise ValueError(f'{where}: {_image_path(dataset, index)} is '
-                             f'{tuple(image.shape)} after the pipeline, the first image '
-                             f'{tuple(images.shape[1:])}; bring every image to one size '
-                             f'(e.g. Resize + CenterCrop in the pipeline)')
-        images[index] = image
-        labels[index] = int(packed['data_samples'].gt_label.reshape(-1)[0])
-    return images, labels
-
-
-def image_statistics(images: torch.Tensor, chunk: int = 4096
-                     ) -> Tuple[Tuple[float, ...], Tuple[float, ...]]:
-    """Per-channel mean and (population) std of uint8 N×C×H×W images on the 0..1 scale."""
-    total = torch.zeros(images.shape[1], dtype=torch.float64)
-    squares = torch.zeros_like(total)
-    for start in range(0, len(images), chunk):
-        part = images[start:start + chunk].to(torch.float64).div_(255.0)
-        total += part.sum(dim=(0, 2, 3))
-        squares += part.square().sum(dim=(0, 2, 3))
-    count = images.numel() / images.shape[1]
-    mean = total / count
-    std = (squares / count - mean.square()).clamp_(min=0).sqrt()
-    return tuple(mean.tolist()), tuple(std.tolist())
+    digest, sums = hashlib.sha1(), _PixelSums(shape[0])
+    batches = [range(lo, min(lo + batch_size, num)) for lo in range(0, num, batch_size)]
+    for indices, (batch, batch_labels) in zip(batches, loaders.read(batches, keep=False)):
+        digest.update(batch.contiguous().numpy().tobytes())
+        sums.add(batch)
+        labels[indices.start:indices.stop] = batch_labels
+        if images is not None:
+            images[indices.start:indices.stop] = batch
+    digest.update(labels.numpy().tobytes())
+    if mean is None or std is None:
+        computed = sums.statistics()
+        mean = computed[0] if mean is None else mean
+        std = computed[1] if std is None else std
+    classes = (getattr(reader.dataset, 'metainfo', None) or {}).get('classes')
+    num_classes = len(classes) if classes else int(labels.max()) + 1
+    check_classes(cfg, labels, num_classes, classes)
+    dataset = (DeviceDataset(images, labels, mean, std) if images is not None else
+               StreamDataset(loaders, np.arange(num), labels, mean, std))
+    return SearchData(dataset, num_classes, shape, digest.hexdigest())
 
 
 def load_search_dataset(cfg: dict,
                         mean: Optional[Sequence[float]] = None,
                         std: Optional[Sequence[float]] = None) -> Tuple[DeviceDataset, int]:
-    """Build a dataset config and decode it once into a :class:`DeviceDataset` on the CPU.
+    """Build a dataset config and decode it once, in the main process, into a
+    :class:`DeviceDataset` on the CPU.
 
     Args:
         cfg (dict): The dataset config (``train_dataloader.dataset`` of a search).
@@ -130,16 +173,10 @@ def load_search_dataset(cfg: dict,
         tuple[DeviceDataset, int]: The images and the number of classes (the dataset's
         ``classes`` when it names them, else the largest label + 1).
     """
-    dataset = build_search_dataset(cfg)
-    images, labels = decode_dataset(dataset)
-    if mean is None or std is None:
-        computed = image_statistics(images)
-        mean = computed[0] if mean is None else mean
-        std = computed[1] if std is None else std
-    classes = (getattr(dataset, 'metainfo', None) or {}).get('classes')
-    num_classes = len(classes) if classes else int(labels.max()) + 1
-    check_classes(cfg, labels, num_classes, classes)
-    return DeviceDataset(images, labels, mean, std), num_classes
+    reader = SampleReader(build_search_dataset(cfg))
+    reader.probe()
+    data = read_search_data(cfg, SampleLoaders(reader, 'cpu'), mean, std)
+    return data.dataset, data.num_classes
 
 
 def check_classes(cfg: dict, labels: torch.Tensor, num_classes: int,
@@ -159,38 +196,98 @@ def check_classes(cfg: dict, labels: torch.Tensor, num_classes: int,
                          f'remove those classes')
 
 
-def describe_search_data(cfg: dict, dataset: DeviceDataset, num_classes: int,
-                         mean_given: bool, std_given: bool) -> str:
-    """One log line: what was decoded, its size in memory and where mean / std come from."""
-    size_mib = dataset.images.numel() / 2**20
-    shape = 'x'.join(str(side) for side in dataset.images.shape[1:])
+def describe_search_data(cfg: dict, data: SearchData, mean_given: bool,
+                         std_given: bool) -> str:
+    """One log line: what was read, its size in memory and where mean / std come from."""
+    shape = 'x'.join(str(side) for side in data.shape)
+    dataset = data.dataset
 
     def values(name: str, numbers: Sequence[float], given: bool) -> str:
         shown = ', '.join(f'{v:.4f}' for v in numbers)
         return f'{name} ({shown}) {"given" if given else "computed from the images"}'
 
     return (f'search data: {cfg.get("type")}, {len(dataset)} images {shape} uint8 '
-            f'({size_mib:.1f} MiB), {num_classes} classes; '
+            f'({format_size(data.nbytes)} with the labels), {data.num_classes} classes; '
             f'{values("mean", dataset.mean, mean_given)}, {values("std", dataset.std, std_given)}')
 
 
-def build_search_split(dataset: DeviceDataset, train_indices: np.ndarray,
+def build_search_split(dataset: DeviceDataset | StreamDataset, train_indices: np.ndarray,
                        val_indices: np.ndarray, device: torch.device,
-                       placement: str = 'device') -> Tuple[DeviceDataset, DeviceDataset]:
-    """The training and validation halves serving batches on ``device``, held there
-    (``placement='device'``) or in host memory (``'host'``, a :class:`HostDataset`)."""
-    kind = HostDataset if placement == 'host' else DeviceDataset
+                       placement: str = 'device') -> Tuple[BatchSource, BatchSource]:
+    """The training and validation halves serving batches on ``device``: held there
+    (``placement='device'``), in host memory (``'host'``, a :class:`HostDataset`), or read
+    from the files (``'stream'``, ``dataset`` a :class:`StreamDataset`)."""
     halves = (dataset.subset(train_indices), dataset.subset(val_indices))
+    if placement == 'stream':
+        return tuple(half.to(device) for half in halves)
+    kind = HostDataset if placement == 'host' else DeviceDataset
     return tuple(kind(half.images, half.labels, half.mean, half.std, device) for half in halves)
 
 
-def dataset_identity(cfg: dict, dataset: DeviceDataset, num_classes: int) -> Dict[str, Any]:
+def dataset_identity(cfg: dict, data: SearchData) -> Dict[str, Any]:
     """What identifies the data of a search, recorded in its checkpoints: the dataset config
     without where the files live (:data:`PATH_KEYS`: moving the data is fine), the number of
-    images and classes, the normalisation, and the SHA-1 of the images and labels."""
-    digest = hashlib.sha1()
-    for tensor in (dataset.images, dataset.labels):
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    images and classes, the normalisation, and the SHA-1 of the images and labels (the same
+    however they are held)."""
     config = {k: v for k, v in dict(cfg).items() if k not in PATH_KEYS}
-    return dict(config=config, num_samples=len(dataset), num_classes=num_classes,
-                mean=list(dataset.mean), std=list(dataset.std), sha1=digest.hexdigest())
+    return dict(config=config, num_samples=len(data.dataset), num_classes=data.num_classes,
+                mean=list(data.dataset.mean), std=list(data.dataset.std), sha1=data.sha1)
+
+
+#: Search data read within :func:`reuse_search_data`, by everything that shapes them.
+_reused: Optional[Dict[str, Tuple[SearchData, str, str]]] = None
+
+
+@contextlib.contextmanager
+def reuse_search_data() -> Iterator[None]:
+    """Within this context, :func:`prepare_search_data` reads each data config once and
+    serves it again: ``tools/search.py`` checks a config by building its loop, then runs it
+    (and, with ``--seeds``, runs one search per seed), reading the data once."""
+    global _reused
+    outer = _reused
+    _reused = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _reused = outer
+
+
+def prepare_search_data(data: Dict[str, Any], device: torch.device,
+                        seed: int = 0) -> Tuple[SearchData, str, str]:
+    """Build and read a search's data where ``train_dataloader`` places them.
+
+    Decodes the first image (its size gives the data's size), chooses the placement
+    (:func:`choose_placement`), then reads every sample once (:func:`read_search_data`):
+    into memory for ``'device'`` / ``'host'``, without keeping the images for ``'stream'``.
+
+    Args:
+        data (dict): ``train_dataloader`` as :func:`parse_search_dataloader` returns it.
+        device (torch.device): The model's device.
+        seed (int): Seeds the DataLoader workers (the samples do not depend on it).
+
+    Returns:
+        tuple[SearchData, str, str]: The data, the placement and the log line saying why.
+    """
+    settings = {key: data[key] for key in LOADER_DEFAULTS}
+    key = json.dumps([data['dataset'], data['mean'], data['std'], data['data_placement'],
+                      data['device_memory_budget'], data['host_memory_budget'], settings,
+                      str(device)], sort_keys=True, default=repr)
+    if _reused is not None and key in _reused:
+        return _reused[key]
+    reader = SampleReader(build_search_dataset(data['dataset']))
+    shape = reader.probe()
+    size = len(reader) * (int(np.prod(shape)) + 8)
+    placement, line = choose_placement(
+        data['data_placement'], size, data['device_memory_budget']
+        or default_memory_budget(device), data['host_memory_budget'] or default_host_budget())
+    loaders = SampleLoaders(reader, device, seed, **settings)
+    if placement == 'stream':
+        workers = settings['num_workers']
+        line += (f'; every batch read from the files by {workers} DataLoader workers' if workers
+                 else '; every batch read from the files in the main process (set '
+                 'train_dataloader.num_workers to read in parallel)')
+    result = (read_search_data(data['dataset'], loaders, data['mean'], data['std'],
+                               in_memory=placement != 'stream'), placement, line)
+    if _reused is not None:
+        _reused[key] = result
+    return result

@@ -16,11 +16,9 @@ from mmengine.runner import BaseLoop
 
 from mmrnas.datasets import (
     build_search_split,
-    choose_placement,
     dataset_identity,
-    default_memory_budget,
     describe_search_data,
-    load_search_dataset,
+    prepare_search_data,
     split_indices,
 )
 from mmrnas.registry import LOOPS
@@ -76,9 +74,11 @@ class RelativeNASSearchLoop(BaseLoop):
     its teacher with the slow-fast update. After the last generation a final selection (not in
     the reference, §5) picks the architecture.
 
-    The runner's ``train_dataloader`` config describes the data; its images are decoded once
-    into uint8 tensors on the model's device (or, for data over ``device_memory_budget``, in
-    host memory, batches copied to the device) and never go through a ``DataLoader``::
+    The runner's ``train_dataloader`` config describes the data; every image is read once
+    (checked, hashed, labels counted) and kept as uint8 tensors on the model's device, or, for
+    data over ``device_memory_budget``, in host memory (batches copied to the device), or, over
+    ``host_memory_budget`` too, read again from the files for every batch by the workers of a
+    DataLoader built by MMEngine; augmentation is batched on the device in every case::
 
         train_dataloader = dict(
             # any registered dataset, built in the mmpretrain scope; uint8 images of one size
@@ -88,8 +88,11 @@ class RelativeNASSearchLoop(BaseLoop):
             train_portion=0.5, batch_size=256, val_batch_size=256,
             augment=dict(crop_padding=4, flip=True, cutout=16),
             validate_with_train_augment=False,
-            data_placement='auto',  # or 'device' / 'host'
-            device_memory_budget=None)  # bytes or '2GiB'; None: 1/4 of the device memory
+            data_placement='auto',  # or 'device' / 'host' / 'stream'
+            device_memory_budget=None,  # bytes or '2GiB'; None: 1/4 of the device memory
+            host_memory_budget=None,  # None: 1/2 of the physical RAM
+            num_workers=0, pin_memory=None, persistent_workers=True,  # reading (DataLoader)
+            prefetch_factor=None)
 
     The runner's ``optim_wrapper`` config is the per-candidate optimizer: ``optimizer.lr``
     is the initial search lr (cosine to ``lr_min`` over generations), ``clip_grad.max_norm``
@@ -226,26 +229,24 @@ class RelativeNASSearchLoop(BaseLoop):
         self.lr, optimizer, max_norm, norm_type = parse_search_optim_wrapper(
             runner.cfg.get('optim_wrapper') or {}, lambda kind: OPTIMIZERS.get(kind) is not None)
         data = parse_search_dataloader(dataloader)
-        self.dataset, num_classes = load_search_dataset(data['dataset'], data['mean'],
-                                                        data['std'])
+        self.device = next(self.model.parameters()).device
+        search_data, self.data_placement, placement_line = prepare_search_data(
+            data, self.device, self.seed)
+        self.dataset, num_classes = search_data.dataset, search_data.num_classes
         model_classes = self.model.classifier.out_features
         if model_classes != num_classes:
             raise ValueError(f'the supernet has {model_classes} outputs but the search dataset '
                              f'has {num_classes} classes: set model.num_classes={num_classes}')
-        model_channels, channels = self.model.stem[0].in_channels, self.dataset.images.shape[1]
+        model_channels, channels = self.model.stem[0].in_channels, search_data.shape[0]
         if model_channels != channels:
             raise ValueError(f'the supernet takes {model_channels}-channel images but the search '
                              f'dataset gives {channels}: set model.in_channels={channels}')
-        runner.logger.info(describe_search_data(data['dataset'], self.dataset, num_classes,
+        runner.logger.info(describe_search_data(data['dataset'], search_data,
                                                 data['mean'] is not None, data['std'] is not None))
+        runner.logger.info(placement_line)
         #: Constraints, cost objectives and the archive; None for a plain search.
         self.budget = SearchBudget.from_config(constraints, constraint_model, objectives,
                                                num_classes)
-        self.device = next(self.model.parameters()).device
-        budget = data['device_memory_budget'] or default_memory_budget(self.device)
-        self.data_placement, placement_line = choose_placement(
-            data['data_placement'], self.dataset.nbytes, budget)
-        runner.logger.info(placement_line)
         # Independent streams for the split and for the population (initial positions,
         # pairing, update factors), both derived from the seed.
         split_seed, population_seed = np.random.SeedSequence(self.seed).spawn(2)
@@ -296,7 +297,7 @@ class RelativeNASSearchLoop(BaseLoop):
                  val_batch_size=data['val_batch_size'],
                  augment=None if train_augment is None else vars(train_augment),
                  validate_with_train_augment=data['validate_with_train_augment'],
-                 dataset=dataset_identity(data['dataset'], self.dataset, num_classes),
+                 dataset=dataset_identity(data['dataset'], search_data),
                  supernet=runner.cfg.model,
                  precision=precision,
                  channels_last=channels_last,

@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from mmrnas.datasets import BatchAugment, parse_memory_size
 from mmrnas.datasets.host_data import DATA_PLACEMENTS
+from mmrnas.datasets.stream_data import LOADER_DEFAULTS
 from mmrnas.search.population import POPULATION_UPDATES
 from mmrnas.search.slow_fast import TEACHER_CRITERIA
 
@@ -27,7 +28,7 @@ RESUME_CHANGEABLE = ('max_generations', 'lr', 'lr_min', 'reference_lr_quirk', 'd
                      'precision', 'channels_last', 'cuda_graph', 'concurrent_pairs')
 DATALOADER_KEYS = ('dataset', 'mean', 'std', 'train_portion', 'batch_size', 'val_batch_size',
                    'augment', 'validate_with_train_augment', 'data_placement',
-                   'device_memory_budget')
+                   'device_memory_budget', 'host_memory_budget', *LOADER_DEFAULTS)
 FINAL_SELECTION_MODES = ('reevaluate', 'last_generation', 'most_frequent')
 
 
@@ -94,8 +95,10 @@ def parse_search_dataloader(dataloader: Any) -> Dict[str, Any]:
         dict: ``dataset`` (the dataset config), ``mean`` and ``std`` (per channel on the
         0..1 scale, or None: computed from the images), ``train_portion``, ``batch_size``,
         ``val_batch_size``, ``augment`` (a :class:`BatchAugment` or None),
-        ``validate_with_train_augment``, ``data_placement`` (``'auto'``, ``'device'`` or
-        ``'host'``), ``device_memory_budget`` (bytes, or None: the device's default).
+        ``validate_with_train_augment``, ``data_placement`` (``'auto'``, ``'device'``,
+        ``'host'`` or ``'stream'``), ``device_memory_budget`` and ``host_memory_budget``
+        (bytes, or None: the defaults), and the DataLoader settings ``num_workers``,
+        ``pin_memory``, ``persistent_workers``, ``prefetch_factor``.
     """
     if not isinstance(dataloader, dict):
         raise ValueError(f'train_dataloader of a search must be a dict, got {dataloader!r}')
@@ -106,7 +109,7 @@ def parse_search_dataloader(dataloader: Any) -> Dict[str, Any]:
                          "pipeline=[dict(type='PackInputs')])")
     data = dict(mean=None, std=None, train_portion=0.5, batch_size=256,
                 validate_with_train_augment=False, data_placement='auto',
-                device_memory_budget=None)
+                device_memory_budget=None, host_memory_budget=None, **LOADER_DEFAULTS)
     data.update(dataloader)
     data.setdefault('val_batch_size', data['batch_size'])
     for key in ('mean', 'std'):
@@ -134,8 +137,16 @@ def parse_search_dataloader(dataloader: Any) -> Dict[str, Any]:
     if data['data_placement'] not in DATA_PLACEMENTS:
         raise ValueError(f'train_dataloader.data_placement must be one of {DATA_PLACEMENTS}, '
                          f'got {data["data_placement"]!r}')
-    if data['device_memory_budget'] is not None:
-        data['device_memory_budget'] = parse_memory_size(data['device_memory_budget'])
+    for key in ('device_memory_budget', 'host_memory_budget'):
+        if data[key] is not None:
+            data[key] = parse_memory_size(data[key], key)
+    if not isinstance(data['num_workers'], int) or data['num_workers'] < 0:
+        raise ValueError(f'train_dataloader.num_workers must be a non-negative integer, got '
+                         f'{data["num_workers"]!r}')
+    factor = data['prefetch_factor']
+    if factor is not None and (not isinstance(factor, int) or factor < 1):
+        raise ValueError(f'train_dataloader.prefetch_factor must be a positive integer or None, '
+                         f'got {factor!r}')
     return data
 
 

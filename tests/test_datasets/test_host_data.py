@@ -81,21 +81,36 @@ def test_bad_memory_sizes_are_refused(value):
         parse_memory_size(value)
 
 
-def test_auto_placement_follows_the_budget():
-    assert choose_placement('auto', 100 * 2**20, 2**30) == (
-        'device', 'search data placement: device (100.0 MiB <= budget 1.0 GiB)')
-    assert choose_placement('auto', 3 * 2**30, 2**30) == (
-        'host', 'search data placement: host (3.0 GiB > budget 1.0 GiB)')
-    assert choose_placement('host', 10, 2**30) == (
-        'host', "search data placement: host (10.0 B <= budget 1.0 GiB, data_placement='host')")
-    assert choose_placement('auto', 2**40, 2**50)[1] == (
-        'search data placement: device (1.0 TiB <= budget 1024.0 TiB)')
+def test_auto_placement_follows_the_budgets():
+    gib = 2**30
+    assert choose_placement('auto', 100 * 2**20, gib, 4 * gib) == (
+        'device', 'search data placement: device (100.0 MiB <= device budget 1.0 GiB)')
+    assert choose_placement('auto', 3 * gib, gib, 4 * gib) == (
+        'host', 'search data placement: host (3.0 GiB > device budget 1.0 GiB, <= host budget '
+                '4.0 GiB)')
+    assert choose_placement('auto', 5 * gib, gib, 4 * gib) == (
+        'stream', 'search data placement: stream (5.0 GiB > device budget 1.0 GiB, > host '
+                  'budget 4.0 GiB)')
+    assert choose_placement('host', 10, gib, gib) == (
+        'host', "search data placement: host (10.0 B <= device budget 1.0 GiB, <= host budget "
+                "1.0 GiB, data_placement='host')")
+    assert choose_placement('stream', 10, gib, gib)[0] == 'stream'
+    assert choose_placement('auto', 2**40, 2**50, 2**30)[1] == (
+        'search data placement: device (1.0 TiB <= device budget 1024.0 TiB)')
 
 
-def test_device_placement_over_the_budget_is_refused():
-    with pytest.raises(ValueError, match=(
-            r"data_placement='device', but the search data take 3.0 GiB \(3221225472 bytes\), "
-            r'more than the device memory budget of 1.0 GiB \(1073741824 bytes\); set '
-            r"data_placement='host' or 'auto' \(images in host memory\), or "
-            r'train_dataloader.device_memory_budget=3221225472 or more')):
-        choose_placement('device', 3 * 2**30, 2**30)
+@pytest.mark.parametrize('placement, budgets, message', [
+    ('device', (2**30, 2**40),
+     r"data_placement='device', but the search data take 3.0 GiB \(3221225472 bytes\), more "
+     r'than the device memory budget of 1.0 GiB \(1073741824 bytes\); set '
+     r"data_placement='auto' \(host memory, or a stream from the files\), or "
+     r'train_dataloader.device_memory_budget=3221225472 or more'),
+    ('host', (2**40, 2**30),
+     r"data_placement='host', but the search data take 3.0 GiB \(3221225472 bytes\), more "
+     r'than the host memory budget of 1.0 GiB \(1073741824 bytes\); set '
+     r"data_placement='stream' or 'auto' \(read from the files every epoch\), or "
+     r'train_dataloader.host_memory_budget=3221225472 or more'),
+])
+def test_forced_placement_over_its_budget_is_refused(placement, budgets, message):
+    with pytest.raises(ValueError, match=message):
+        choose_placement(placement, 3 * 2**30, *budgets)

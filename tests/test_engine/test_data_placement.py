@@ -3,9 +3,17 @@ import glob
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.runner import Runner
 
-from mmrnas.datasets import DeviceDataset, HostDataset
+from mmrnas.datasets import (
+    DeviceDataset,
+    HostDataset,
+    StreamDataset,
+    default_host_budget,
+    default_memory_budget,
+)
+from mmrnas.datasets.host_data import format_size
 from mmrnas.engine.search_settings import parse_search_dataloader
 from .test_search_loop import run_search, tiny_cfg
 
@@ -22,47 +30,82 @@ def log_text(loop) -> str:
         return f.read()
 
 
-def test_host_placement_gives_the_same_search(tmp_path):
-    on_device = run_search(tmp_path / 'device', **SHORT,
-                           **{'train_dataloader.data_placement': 'device'})
-    on_host = run_search(tmp_path / 'host', **SHORT,
-                         **{'train_dataloader.data_placement': 'host'})
+@pytest.fixture(scope='module')
+def on_device(tmp_path_factory):
+    threads = torch.get_num_threads()  # as one_thread, which a module fixture precedes
+    torch.set_num_threads(1)
+    try:
+        return run_search(tmp_path_factory.mktemp('device'), **SHORT,
+                          **{'train_dataloader.data_placement': 'device'})
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize('placement, workers, kind', [
+    ('host', 0, HostDataset), ('stream', 0, StreamDataset), ('stream', 2, StreamDataset)])
+def test_every_placement_gives_the_same_search(on_device, tmp_path, placement, workers, kind):
+    """Held on the device, in host memory, or read from the files for every batch (in the
+    main process or by two workers): the same batches, so the same pair decisions."""
+    other = run_search(tmp_path, **SHORT, **{'train_dataloader.data_placement': placement,
+                                             'train_dataloader.num_workers': workers})
     assert type(on_device.trainer.train_set) is DeviceDataset
-    assert isinstance(on_host.trainer.train_set, HostDataset)
-    assert isinstance(on_host.trainer.val_set, HostDataset)
-    assert [r['pairs'] for r in on_host.history] == [r['pairs'] for r in on_device.history]
-    assert on_host.best_genotype == on_device.best_genotype
-    assert on_host.settings == on_device.settings  # placement does not change results
-    assert "search data placement: host (" in log_text(on_host)
+    assert type(other.trainer.train_set) is kind and type(other.trainer.val_set) is kind
+    assert [r['pairs'] for r in other.history] == [r['pairs'] for r in on_device.history]
+    assert other.best_genotype == on_device.best_genotype
+    assert other.settings == on_device.settings  # placement does not change results
+    assert f"search data placement: {placement} (" in log_text(other)
 
 
-@pytest.mark.parametrize('budget, placement, line', [
-    ('1KiB', 'host', 'search data placement: host (351.0 KiB > budget 1.0 KiB)'),
-    (DIGITS_BYTES, 'device', 'search data placement: device (351.0 KiB <= budget 351.0 KiB)'),
-])
-def test_auto_placement_picks_by_budget(tmp_path, budget, placement, line):
+def test_stream_placement_logs_its_readers(tmp_path):
     runner = Runner.from_cfg(tiny_cfg(tmp_path, **{
-        'train_dataloader.device_memory_budget': budget}))
+        'train_dataloader.data_placement': 'stream', 'train_dataloader.num_workers': 2}))
+    assert runner.train_loop.trainer.train_set.loaders.settings['num_workers'] == 2
+    device_budget = format_size(default_memory_budget(torch.device('cpu')))
+    host_budget = format_size(default_host_budget())
+    assert (f'search data placement: stream (351.0 KiB <= device budget {device_budget}, <= '
+            f"host budget {host_budget}, data_placement='stream'); every batch read from the "
+            f'files by 2 DataLoader workers') in log_text(runner.train_loop)
+
+
+@pytest.mark.parametrize('budgets, placement, line', [
+    (dict(device_memory_budget='1KiB'), 'host',
+     'search data placement: host (351.0 KiB > device budget 1.0 KiB, <= host budget '),
+    (dict(device_memory_budget='1KiB', host_memory_budget='2KiB'), 'stream',
+     'search data placement: stream (351.0 KiB > device budget 1.0 KiB, > host budget 2.0 KiB); '
+     'every batch read from the files in the main process (set train_dataloader.num_workers to '
+     'read in parallel)'),
+    (dict(device_memory_budget=DIGITS_BYTES), 'device',
+     'search data placement: device (351.0 KiB <= device budget 351.0 KiB)'),
+])
+def test_auto_placement_picks_by_budget(tmp_path, budgets, placement, line):
+    runner = Runner.from_cfg(tiny_cfg(tmp_path, **{
+        f'train_dataloader.{key}': value for key, value in budgets.items()}))
     loop = runner.train_loop
     assert loop.data_placement == placement
     assert line in log_text(loop)
 
 
-def test_device_placement_over_the_budget_fails_before_work(tmp_path):
+@pytest.mark.parametrize('placement, budget', [('device', 'device_memory_budget'),
+                                               ('host', 'host_memory_budget')])
+def test_forced_placement_over_its_budget_fails_before_work(tmp_path, placement, budget):
     runner = Runner.from_cfg(tiny_cfg(tmp_path, **{
-        'train_dataloader.data_placement': 'device',
-        'train_dataloader.device_memory_budget': '100KiB'}))
+        'train_dataloader.data_placement': placement,
+        f'train_dataloader.{budget}': '100KiB'}))
     with pytest.raises(ValueError, match=(
-            rf"data_placement='device', but the search data take 351.0 KiB \({DIGITS_BYTES} "
-            r'bytes\), more than the device memory budget of 100.0 KiB \(102400 bytes\)')):
+            rf"data_placement='{placement}', but the search data take 351.0 KiB "
+            rf'\({DIGITS_BYTES} bytes\), more than the {placement} memory budget of 100.0 KiB '
+            r'\(102400 bytes\)')):
         runner.train_loop
     assert not osp.exists(osp.join(tmp_path, 'checkpoints'))
 
 
 @pytest.mark.parametrize('options, message', [
     (dict(data_placement='gpu'),
-     r"data_placement must be one of \('auto', 'device', 'host'\), got 'gpu'"),
+     r"data_placement must be one of \('auto', 'device', 'host', 'stream'\), got 'gpu'"),
     (dict(device_memory_budget='2 gigs'), "device_memory_budget must be a positive number"),
+    (dict(host_memory_budget='lots'), "host_memory_budget must be a positive number"),
+    (dict(num_workers=-1), 'num_workers must be a non-negative integer, got -1'),
+    (dict(prefetch_factor=0), 'prefetch_factor must be a positive integer or None, got 0'),
     (dict(device_memory_budget=0), 'device_memory_budget must be a positive number'),
     (dict(data_placment='host'), r"unknown key\(s\) 'data_placment' \(did you mean "
                                  r"'data_placement'\?\)"),
@@ -76,3 +119,6 @@ def test_placement_defaults():
     data = parse_search_dataloader(dict(dataset=dict(type='CIFAR10'),
                                         device_memory_budget='2GiB'))
     assert (data['data_placement'], data['device_memory_budget']) == ('auto', 2 * 2**30)
+    assert data['host_memory_budget'] is None
+    assert [data[key] for key in ('num_workers', 'pin_memory', 'persistent_workers',
+                                  'prefetch_factor')] == [0, None, True, None]

@@ -79,7 +79,7 @@ def test_checkpoint_without_population_update_resumes_as_slow_fast(searched, tmp
     ({'train_dataloader.dataset.size': 16}, ['dataset.config.size: 8 in the checkpoint, 16',
                                              'dataset.sha1', 'dataset can never change']),
     ({'train_dataloader.mean': None}, ['dataset.mean: [0.3053087, 0.3053087, 0.3053087] in '
-                                       'the checkpoint, [0.3053087185068785,']),
+                                       'the checkpoint, [0.3053087185068797,']),
     ({'randomness.seed': 3}, ['seed: 0 in the checkpoint, 3 in the config']),
     ({'train_dataloader.train_portion': 0.6}, ['train_portion: 0.5 in the checkpoint, 0.6']),
     ({'train_cfg.population_update': 'random'},

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from mmrnas.datasets import decode_dataset
+from mmrnas.datasets import SampleReader
 from mmrnas.engine import load_search_checkpoint
 from tests.test_configs.test_retrain_configs import read_scalars
 from tests.test_tools.test_search_tool import one_line_error
@@ -135,7 +135,7 @@ def test_bad_folder_is_one_line_before_any_work(folder, tmp_path, capfd, case, m
 def test_a_dataset_without_samples():
     with pytest.raises(ValueError, match='train_dataloader.dataset has no images; check its '
                                          'data_root / ann_file'):
-        decode_dataset([])
+        SampleReader([]).probe()
 
 
 def test_retraining_classes_must_match_the_folder(folder, tmp_path, capfd):

@@ -6,6 +6,8 @@ import shlex
 import pytest
 import torch
 
+from mmrnas.datasets import search_data
+from mmrnas.datasets.search_data import read_search_data
 from mmrnas.engine import RelativeNASSearchLoop
 from .test_search_tool import CONFIG, TINY, one_line_error, search_tool
 
@@ -58,15 +60,24 @@ def test_summary_file_and_lines(two_seeds, capsys):
 
 
 def test_resume_runs_only_what_is_missing(two_seeds, monkeypatch):
-    """With --resume the finished seeds are not searched again."""
+    """With --resume the finished seeds are not searched again; the data are read once for
+    the two seeds' config checks and runs (four loops built)."""
     def no_generation(self, generation):
         raise AssertionError('a finished seed ran a generation')
 
+    reads = []
+
+    def counted(*args, **kwargs):
+        reads.append(args[0]['type'])
+        return read_search_data(*args, **kwargs)
+
     monkeypatch.setattr(RelativeNASSearchLoop, '_run_generation', no_generation)
+    monkeypatch.setattr(search_data, 'read_search_data', counted)
     before = (two_seeds / 'seeds_summary.json').read_text()
     assert search_tool.main([CONFIG, '--work-dir', str(two_seeds), '--resume', '--seeds', '0',
                              '3', '--cfg-options', *ONE_GENERATION]) == 0
     assert (two_seeds / 'seeds_summary.json').read_text() == before
+    assert reads == ['mmrnas.DigitsDataset']
 
 
 def test_ctrl_c_in_the_second_seed_names_the_command(tmp_path, capfd, monkeypatch):

@@ -106,10 +106,13 @@ def one_line_error(capfd, argv) -> str:
       'train_dataloader.device_memory_budget=100KiB'],
      "train_dataloader.data_placement='device', but the search data take 351.0 KiB (359400 "
      'bytes), more than the device memory budget of 100.0 KiB (102400 bytes); set '
-     "data_placement='host' or 'auto' (images in host memory), or "
+     "data_placement='auto' (host memory, or a stream from the files), or "
      'train_dataloader.device_memory_budget=359400 or more'),
+    ([CONFIG, '--cfg-options', 'train_dataloader.num_workers=two'],
+     "train_dataloader.num_workers must be a non-negative integer, got 'two'"),
     ([CONFIG, '--cfg-options', 'train_dataloader.data_placement=gpu'],
-     "train_dataloader.data_placement must be one of ('auto', 'device', 'host'), got 'gpu'"),
+     "train_dataloader.data_placement must be one of ('auto', 'device', 'host', 'stream'), "
+     "got 'gpu'"),
     ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraints.param=40000'],
      "train_cfg.constraints: unknown key(s) 'param' (did you mean 'params'?)"),
     ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraints.params=10000'],
