@@ -2,16 +2,17 @@
 read from the files for every batch (in the main process or by DataLoader workers).
 
 Usage: python benchmarks/data_placement.py [--device cpu|cuda] [--epochs 3]
-       [--folder-images 10000] [--note TEXT] [--out benchmarks/results]
+       [--folder-images 20000] [--folder-size 64] [--note TEXT] [--out benchmarks/results]
 
 Two data sets go through the search's own data path (``prepare_search_data`` with the
 placement forced, then ``build_search_split`` serving every image on ``--device``):
 
 - ``digits_8x8``: the quickstart's data (scikit-learn digits held in memory by
   ``mmrnas.DigitsDataset``, pipeline ``PackInputs``), batch 128, its augmentation;
-- ``folder_png_32x32``: an image folder of ``--folder-images`` random 32x32 RGB PNG files in
-  10 class folders (mmpretrain ``CustomDataset``, ``LoadImageFromFile`` + ``PackInputs``),
-  batch 256, the paper's crop / flip / cutout.
+- ``folder_png``: an image folder of ``--folder-images`` random RGB PNG files of
+  ``--folder-size`` pixels a side in 10 class folders (mmpretrain ``CustomDataset``,
+  ``LoadImageFromFile`` + ``PackInputs``), batch 256, the paper's crop / flip / cutout; large
+  enough that holding it in memory shows in the peak RSS.
 
 For each (data set, placement) one fresh process reads the data (the one pass: ``read_s``),
 runs a warm-up epoch, times ``--epochs`` epochs of ``batches()`` and reports the median
@@ -41,8 +42,7 @@ from search_throughput import run_metadata, timed, write_result  # noqa: E402
 
 DATA = {
     'digits_8x8': dict(batch_size=128, augment=dict(crop_padding=1, flip=False, cutout=None)),
-    'folder_png_32x32': dict(batch_size=256,
-                             augment=dict(crop_padding=4, flip=True, cutout=16)),
+    'folder_png': dict(batch_size=256, augment=dict(crop_padding=4, flip=True, cutout=16)),
 }
 #: name -> (data_placement, num_workers)
 PLACEMENTS = {'device': ('device', 0), 'host': ('host', 0), 'stream': ('stream', 0),
@@ -124,7 +124,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--epochs', type=int, default=3)
-    parser.add_argument('--folder-images', type=int, default=10000)
+    parser.add_argument('--folder-images', type=int, default=20000)
+    parser.add_argument('--folder-size', type=int, default=64)
     parser.add_argument('--note', default='', help='how the machine was shared, etc.')
     parser.add_argument('--out', default=osp.join(osp.dirname(osp.abspath(__file__)),
                                                   'results'))
@@ -134,7 +135,7 @@ def main(argv=None) -> int:
     # the way this process would start them.
     context, start_method = multiprocessing.get_context('spawn'), multiprocessing.get_start_method()
     with tempfile.TemporaryDirectory() as folder:
-        write_png_folder(folder, args.folder_images)
+        write_png_folder(folder, args.folder_images, args.folder_size)
         for name in DATA:
             for placement in PLACEMENTS:
                 with ProcessPoolExecutor(1, mp_context=context) as pool:
@@ -144,7 +145,8 @@ def main(argv=None) -> int:
     device = torch.device(args.device)
     write_result(args.out, f'data_placement_{device.type}.json',
                  dict(run_metadata(device, argv), note=args.note, epochs=args.epochs,
-                      folder_images=args.folder_images, results=results))
+                      folder_images=args.folder_images, folder_size=args.folder_size,
+                      results=results))
     return 0
 
 
