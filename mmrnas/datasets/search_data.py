@@ -87,29 +87,27 @@ class SearchData:
 
 
 class _PixelSums:
-    """Per-channel sums of uint8 values and of their squares, exact (Python ints)."""
+    """Per-channel histograms of the uint8 values: exact sums of values and of their squares
+    (Python ints), with no large temporaries (an int64 copy of each batch fragments the heap
+    of a process that also receives batches from DataLoader workers)."""
 
     def __init__(self, channels: int) -> None:
-        self.count = 0
-        self.total = [0] * channels
-        self.squares = [0] * channels
+        self.counts = torch.zeros(channels, 256, dtype=torch.int64)
 
     def add(self, images: torch.Tensor) -> None:
-        values = images.to(torch.int64)
-        self.count += values.numel() // values.shape[1]
-        for channel, (total, squares) in enumerate(zip(values.sum(dim=(0, 2, 3)).tolist(),
-                                                       values.square().sum(dim=(0, 2,
-                                                                                3)).tolist())):
-            self.total[channel] += total
-            self.squares[channel] += squares
+        for channel in range(images.shape[1]):
+            self.counts[channel] += torch.bincount(images[:, channel].flatten(), minlength=256)
 
     def statistics(self) -> Tuple[Tuple[float, ...], Tuple[float, ...]]:
         """Per-channel mean and population std on the 0..1 scale."""
-        n = self.count
-        mean = tuple(total / (255 * n) for total in self.total)
-        std = tuple(math.sqrt(max(squares * n - total * total, 0)) / (255 * n)
-                    for total, squares in zip(self.total, self.squares))
-        return mean, std
+        mean, std = [], []
+        for counts in self.counts.tolist():
+            n = sum(counts)
+            total = sum(value * count for value, count in enumerate(counts))
+            squares = sum(value * value * count for value, count in enumerate(counts))
+            mean.append(total / (255 * n))
+            std.append(math.sqrt(max(squares * n - total * total, 0)) / (255 * n))
+        return tuple(mean), tuple(std)
 
 
 def read_search_data(cfg: dict, loaders: SampleLoaders, mean: Optional[Sequence[float]] = None,
@@ -139,12 +137,12 @@ def read_search_data(cfg: dict, loaders: SampleLoaders, mean: Optional[Sequence[
     digest, sums = hashlib.sha1(), _PixelSums(shape[0])
     batches = [range(lo, min(lo + batch_size, num)) for lo in range(0, num, batch_size)]
     for indices, (batch, batch_labels) in zip(batches, loaders.read(batches, keep=False)):
-        digest.update(batch.contiguous().numpy().tobytes())
+        digest.update(batch.contiguous().numpy())
         sums.add(batch)
         labels[indices.start:indices.stop] = batch_labels
         if images is not None:
             images[indices.start:indices.stop] = batch
-    digest.update(labels.numpy().tobytes())
+    digest.update(labels.numpy())
     if mean is None or std is None:
         computed = sums.statistics()
         mean = computed[0] if mean is None else mean
