@@ -231,6 +231,8 @@ class DeviceDataset(BatchSource):
         std: per-channel std on the 0..1 scale.
         device: where to keep the data and serve batches; defaults to the device of
             ``images``.
+        indices: serve only the samples at these positions of ``images``, in this order (a
+            view sharing ``images`` and ``labels``, see :meth:`view`); None: all of them.
     """
 
     #: Device holding images and labels when not :attr:`device` (a :class:`HostDataset`).
@@ -241,7 +243,8 @@ class DeviceDataset(BatchSource):
                  labels: torch.Tensor | np.ndarray | Sequence[int],
                  mean: Sequence[float],
                  std: Sequence[float],
-                 device: torch.device | str | None = None) -> None:
+                 device: torch.device | str | None = None,
+                 indices: torch.Tensor | np.ndarray | Sequence[int] | None = None) -> None:
         images = torch.as_tensor(images)
         if images.dtype != torch.uint8 or images.dim() != 4:
             raise TypeError(f'images must be uint8 N×C×H×W, got {images.dtype} '
@@ -256,9 +259,11 @@ class DeviceDataset(BatchSource):
         super().__init__(mean, std, device)
         self.images = images.to(self.storage or device)
         self.labels = labels.to(device=self.storage or device, dtype=torch.int64)
+        self.indices = None if indices is None else torch.as_tensor(
+            indices, dtype=torch.int64, device=self.images.device)
 
     def __len__(self) -> int:
-        return self.images.shape[0]
+        return self.images.shape[0] if self.indices is None else self.indices.shape[0]
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_samples={len(self)}, '
@@ -266,18 +271,30 @@ class DeviceDataset(BatchSource):
 
     @property
     def nbytes(self) -> int:
-        """Bytes the images and labels take."""
+        """Bytes the images and labels take (shared by all views of them)."""
         return self.images.nbytes + self.labels.nbytes
 
     def to(self, device: torch.device | str) -> DeviceDataset:
         """Return a copy of this dataset (of its class) serving batches on ``device``."""
-        return type(self)(self.images, self.labels, self.mean, self.std, device=device)
+        return type(self)(self.images, self.labels, self.mean, self.std, device, self.indices)
+
+    def _positions(self, indices: torch.Tensor | np.ndarray | Sequence[int]) -> torch.Tensor:
+        """Positions in :attr:`images` of this dataset's samples ``indices``."""
+        index = torch.as_tensor(indices, dtype=torch.int64, device=self.images.device)
+        return index if self.indices is None else self.indices.index_select(0, index)
 
     def subset(self, indices: torch.Tensor | np.ndarray | Sequence[int]) -> DeviceDataset:
-        """Return the samples at ``indices`` (e.g. a half of :func:`split_indices`)."""
-        index = torch.as_tensor(indices, dtype=torch.int64, device=self.images.device)
+        """Return a copy of the samples at ``indices``."""
+        index = self._positions(indices)
         return type(self)(self.images.index_select(0, index), self.labels.index_select(0, index),
                           self.mean, self.std, device=self.device)
+
+    def view(self, indices: torch.Tensor | np.ndarray | Sequence[int]) -> DeviceDataset:
+        """Return the samples at ``indices`` (e.g. a half of :func:`split_indices`) without
+        copying them: the view shares :attr:`images` and :attr:`labels`, and gathers each
+        batch through its indices."""
+        return type(self)(self.images, self.labels, self.mean, self.std, self.device,
+                          self._positions(indices))
 
     def _uint8_batches(self, order: torch.Tensor | None,
                        bounds: list[tuple[int, int]]) -> Iterator[Batch]:
@@ -289,7 +306,7 @@ class DeviceDataset(BatchSource):
     def _gather(self, order: torch.Tensor | None, lo: int, hi: int) -> Batch:
         """uint8 images and labels of batch positions ``lo:hi`` of ``order`` (None: in
         storage order), where the data are kept."""
-        if order is None:
+        if order is None and self.indices is None:
             return self.images[lo:hi], self.labels[lo:hi]
-        index = order[lo:hi]
+        index = self.indices[lo:hi] if order is None else self._positions(order[lo:hi])
         return self.images.index_select(0, index), self.labels.index_select(0, index)

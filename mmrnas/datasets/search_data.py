@@ -213,13 +213,15 @@ def build_search_split(dataset: DeviceDataset | StreamDataset, train_indices: np
                        val_indices: np.ndarray, device: torch.device,
                        placement: str = 'device') -> Tuple[BatchSource, BatchSource]:
     """The training and validation halves serving batches on ``device``: held there
-    (``placement='device'``), in host memory (``'host'``, a :class:`HostDataset`), or read
-    from the files (``'stream'``, ``dataset`` a :class:`StreamDataset`)."""
-    halves = (dataset.subset(train_indices), dataset.subset(val_indices))
+    (``placement='device'``, the images copied there once and shared by both halves), in host
+    memory (``'host'``, a :class:`HostDataset` sharing ``dataset``'s images), or read from the
+    files (``'stream'``, ``dataset`` a :class:`StreamDataset`)."""
     if placement == 'stream':
-        return tuple(half.to(device) for half in halves)
+        return dataset.subset(train_indices).to(device), dataset.subset(val_indices).to(device)
     kind = HostDataset if placement == 'host' else DeviceDataset
-    return tuple(kind(half.images, half.labels, half.mean, half.std, device) for half in halves)
+    held = kind(dataset.images, dataset.labels, dataset.mean, dataset.std, device,
+                dataset.indices)
+    return held.view(train_indices), held.view(val_indices)  # the images once, no copies
 
 
 def dataset_identity(cfg: dict, data: SearchData) -> Dict[str, Any]:

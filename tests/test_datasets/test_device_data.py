@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmrnas.datasets import BatchAugment, DeviceDataset
+from mmrnas.datasets import BatchAugment, DeviceDataset, build_search_split
 
 CIFAR10_MEAN = (0.49139968, 0.48215827, 0.44653124)
 CIFAR10_STD = (0.24703233, 0.24348505, 0.26158768)
@@ -188,6 +188,32 @@ def test_subset_and_to():
     moved = sub.to('cpu')
     assert moved.device == torch.device('cpu') and torch.equal(moved.images, sub.images)
     assert sub.labels.dtype == torch.int64 and sub.images.dtype == torch.uint8
+
+
+def test_view_serves_the_subset_without_copying():
+    ds = make_dataset()
+    view, copy = ds.view([7, 2, 5, 9]), ds.subset([7, 2, 5, 9])
+    assert len(view) == 4 and view.images.data_ptr() == ds.images.data_ptr()
+    assert view.nbytes == ds.nbytes  # the shared storage
+    augment = BatchAugment(crop_padding=2, flip=True, cutout=4)
+    batches = [list(d.batches(3, torch.Generator().manual_seed(1), augment=augment))
+               for d in (view, copy)]
+    for (xa, ya), (xb, yb) in zip(*batches):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
+    in_order = [y.tolist() for _, y in view.batches(3, shuffle=False)]
+    assert in_order == [[7, 2, 5], [9]]
+    nested = view.view([3, 1])  # positions in the view
+    assert nested.indices.tolist() == [9, 2] and nested.subset([0]).labels.tolist() == [9]
+    moved = view.to('cpu')
+    assert torch.equal(moved.indices, view.indices) and len(moved) == 4
+
+
+def test_split_halves_share_the_images():
+    ds = make_dataset()
+    train, val = build_search_split(ds, np.array([1, 3, 5]), np.array([0, 2]), 'cpu')
+    assert train.images.data_ptr() == val.images.data_ptr() == ds.images.data_ptr()
+    assert [len(train), len(val)] == [3, 2]
+    assert [y.tolist() for _, y in val.batches(8, shuffle=False)] == [[0, 2]]
 
 
 def test_errors():
