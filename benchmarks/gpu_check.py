@@ -29,7 +29,11 @@ Stages, most important first; after each variant the whole result is written aga
   compared with the baseline and a baseline repeat;
 - ``compile``: the retraining step (bf16, channels-last) under ``torch.compile``: the Runner's
   ``compile=True``, then ``compile=dict(mode='reduce-overhead')`` (compiled graphs replayed
-  from CUDA graphs); last because compiling takes minutes.
+  from CUDA graphs); last because compiling takes minutes;
+- ``data_placement``: ``data_placement.py``'s measurements on the device: images/s of the
+  search batches held on the GPU, in host memory (a pinned host gather and copy per batch) and
+  streamed from a folder of PNG files (0 and 2 workers), and each one pass at the start (the
+  RSS fields are this whole process's, not the measurement's).
 
 ``--smoke`` runs every stage small on whatever device there is (CPU: GPU-only variants are
 recorded as skipped) to check the script before spending GPU time.
@@ -39,6 +43,7 @@ import json
 import os
 import os.path as osp
 import sys
+import tempfile
 import time
 import traceback
 from typing import Callable, Dict
@@ -47,6 +52,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import data_placement  # noqa: E402
 import retrain_step  # noqa: E402
 import search_decisions  # noqa: E402
 import search_throughput  # noqa: E402
@@ -64,7 +70,7 @@ RETRAIN_VARIANTS = {
 }
 GPU_ONLY = {'bf16', 'cuda_graph'}  # AmpOptimWrapper and CUDA graphs need CUDA
 STAGES = ('search', 'retrain', 'cuda_tests', 'mmcv_ops', 'gradient_accuracy',
-          'graph_equivalence', 'profile', 'decisions', 'compile')
+          'graph_equivalence', 'profile', 'decisions', 'compile', 'data_placement')
 
 
 class Report:
@@ -286,6 +292,17 @@ def decisions(device: torch.device, out_dir: str, smoke: bool) -> dict:
         return json.load(f)
 
 
+def measure_data_placement(report: Report, device: torch.device, smoke: bool) -> None:
+    """``data_placement.py``'s data sets and placements, measured in this process."""
+    with tempfile.TemporaryDirectory() as folder:
+        data_placement.write_png_folder(folder, 300 if smoke else 20000, 16 if smoke else 64)
+        for name in data_placement.DATA:
+            for placement in data_placement.PLACEMENTS:
+                report.record('data_placement', f'{name}/{placement}', (
+                    lambda n=name, p=placement: data_placement.measure(
+                        n, p, device.type, 1 if smoke else 5, folder)))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', required=True)
@@ -338,6 +355,8 @@ def main(argv=None) -> int:
                 report.record('retrain', name, (lambda m=mode: retrain_step.measure(
                     device, RETRAIN_CONFIG, **retrain, precision='bf16', channels_last=True,
                     compile=m)) if device.type == 'cuda' else skipped)
+        elif stage == 'data_placement':
+            measure_data_placement(report, device, args.smoke)
     return 0
 
 

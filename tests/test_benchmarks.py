@@ -93,6 +93,17 @@ def test_data_placement_measures_both_data_sets(png_folder, placement):
         assert result['images_per_second'] > 0 and result['peak_rss_mib'] > 0
 
 
+def test_gpu_check_measures_every_data_placement(tmp_path):
+    report = gpu_check.Report(str(tmp_path), torch.device('cpu'), ['--smoke'])
+    gpu_check.measure_data_placement(report, torch.device('cpu'), smoke=True)
+    results = report.data['data_placement']
+    assert sorted(results) == sorted(f'{name}/{placement}' for name in data_placement.DATA
+                                     for placement in data_placement.PLACEMENTS)
+    assert all('error' not in result for result in results.values())
+    assert results['folder_png/stream_2_workers']['images'] == 300
+    assert results['folder_png/stream_2_workers']['shape'] == [3, 16, 16]
+
+
 def test_png_folder_is_classes_of_real_files(png_folder):
     from PIL import Image
     files = sorted(os.listdir(osp.join(png_folder, 'train', '3')))
