@@ -8,6 +8,7 @@ tensor value back to the host, so a CUDA epoch never synchronises.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -114,7 +115,7 @@ class BatchAugment:
         return inputs
 
 
-class BatchSource:
+class BatchSource(ABC):
     """Samples served as normalised float32 batches on one device, optionally augmented: the
     epoch order, the batch bounds and every random draw, the same however the uint8 images are
     held (:class:`DeviceDataset`, :class:`~mmrnas.datasets.HostDataset`,
@@ -143,8 +144,9 @@ class BatchSource:
         """Device the batches are served on."""
         return self._device
 
+    @abstractmethod
     def __len__(self) -> int:
-        raise NotImplementedError
+        """Number of samples."""
 
     def num_batches(self, batch_size: int, drop_last: bool = False) -> int:
         """Number of batches :meth:`batches` yields per epoch."""
@@ -214,11 +216,11 @@ class BatchSource:
             else:
                 yield augment(images, self._mean, self._std, generator), labels
 
+    @abstractmethod
     def _uint8_batches(self, order: torch.Tensor | None,
                        bounds: list[tuple[int, int]]) -> Iterator[Batch]:
         """uint8 images and int64 labels on :attr:`device` of the positions ``lo:hi`` of
         ``order`` (None: in storage order), for each ``(lo, hi)`` of ``bounds`` in turn."""
-        raise NotImplementedError
 
 
 class DeviceDataset(BatchSource):
