@@ -44,6 +44,7 @@ from search_quality import (  # noqa: E402
     search_tool,
 )
 
+from mmrnas.engine.search_work_dir import search_traces  # noqa: E402
 from mmrnas.utils.fileio import atomic_write  # noqa: E402
 
 RUNS = dict(
@@ -57,8 +58,9 @@ RUNS = dict(
 def run(tool, name: str, work_dir: str, seeds: List[int], options: List[str]) -> List[dict]:
     """The seeds of one run (searched or resumed), each with its final selection."""
     config, extra = RUNS[name]
+    resume = ['--resume'] if search_traces(osp.join(work_dir, name)) else []
     argv = [osp.join(ROOT, 'configs', config), '--work-dir', osp.join(work_dir, name),
-            '--resume', '--seeds', *map(str, seeds)]
+            *resume, '--seeds', *map(str, seeds)]
     if extra or options:
         argv += ['--cfg-options', *extra, *options]
     start = time.perf_counter()

@@ -57,6 +57,7 @@ import torch
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from mmrnas.engine.search_work_dir import search_traces  # noqa: E402
 from mmrnas.structures import Genotype, get_genotype  # noqa: E402
 from mmrnas.utils.fileio import atomic_write  # noqa: E402
 
@@ -257,7 +258,8 @@ def search_options(setting: Dict[str, Any], update: str) -> List[str]:
 
 def run_searches(tool, work_dir: str, seeds: Sequence[int], options: List[str]) -> dict:
     """``tools/search.py`` with ``--seeds`` (resumed where it stopped); its summary."""
-    code = tool.main([SEARCH_CONFIG, '--work-dir', work_dir, '--resume', '--seeds',
+    resume = ['--resume'] if search_traces(work_dir) else []
+    code = tool.main([SEARCH_CONFIG, '--work-dir', work_dir, *resume, '--seeds',
                       *map(str, seeds), '--cfg-options', *options])
     if code != 0:
         raise RuntimeError(f'tools/search.py exited with {code} in {work_dir}')
@@ -296,7 +298,7 @@ def estimate_all(tool, work_dir: str, options: List[str], seed: int, checkpoint:
     does, once per data order (the data generator seeded with the order)."""
     from mmrnas.engine import load_search_checkpoint
     args = tool.parse_args([SEARCH_CONFIG, '--work-dir', work_dir, '--cfg-options', *options])
-    loop = tool.prepare(args, seed).train_loop
+    loop = tool.prepare(args, seed, False).train_loop
     weight_set = load_search_checkpoint(checkpoint)['weight_set']
     estimates = {}
     for genotype in genotypes:

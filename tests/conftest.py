@@ -1,9 +1,22 @@
-"""Test isolation: MMEngine runners leave their default registry scope behind."""
+"""Test isolation (MMEngine runners leave their default registry scope behind) and the share
+of the cores each pytest-xdist worker uses."""
 import copy
+import os
 
 import pytest
 import torch
 from mmengine.registry import DefaultScope
+
+
+def pytest_configure(config):
+    """Under pytest-xdist (pytest.ini runs it), each worker takes an equal share of the cores
+    for PyTorch's intra-op threads and, through ``OMP_NUM_THREADS``, for the processes the
+    tests start: workers that each use every core slow each other several times over."""
+    workers = os.environ.get('PYTEST_XDIST_WORKER_COUNT')
+    if workers:
+        threads = max(1, (os.cpu_count() or 1) // int(workers))
+        torch.set_num_threads(threads)
+        os.environ.setdefault('OMP_NUM_THREADS', str(threads))
 
 
 def _restore_default_scope():

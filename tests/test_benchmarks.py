@@ -200,7 +200,8 @@ def test_budget_search_miniature(tmp_path):
     results = json.loads(out.read_text())
     assert results['constraints'] == dict(params=[0.0, 40000.0])
     assert results['constraint_model'] == dict(base_channels=8, num_cells=5, stem='cifar',
-                                               num_classes=10, input_size=16)
+                                               num_classes=10, input_size=16,
+                                               in_channels=3)
     budget = results['budget']
     # one pair, one generation: a seed may end without a feasible cell (then the closest)
     assert budget['feasible_finals'] == budget['within_budget'] == sum(

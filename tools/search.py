@@ -1,6 +1,6 @@
 """Run a RelativeNAS search with MMEngine's Runner.
 
-Usage: python tools/search.py CONFIG [--work-dir DIR] [--resume [CHECKPOINT]]
+Usage: python tools/search.py CONFIG [--work-dir DIR] [--resume [CHECKPOINT] | --start-over]
        [--seeds SEED [SEED ...]] [--cfg-options KEY=VALUE ...]
        [--launcher none|pytorch|slurm|mpi]
 
@@ -10,12 +10,17 @@ this script under torchrun with --launcher pytorch (GPUs: NCCL; CPUs: gloo).
 Outputs in the work dir: checkpoints/ (one per generation, atomic), genotypes/, history.jsonl,
 search_progress.png, best_genotype.yaml and its cell drawings. ``--resume`` without a value
 continues from the work dir's last search checkpoint; with a value, from that checkpoint.
+Without ``--resume`` the config decides (``train_cfg.resume``, else MMEngine's top-level
+``resume``). A new search never starts in a work dir that holds one: that is one error
+naming ``--resume``, ``--work-dir`` and ``--start-over``, which moves everything in the work
+dir into ``WORK_DIR/previous_searches/<time>/`` first.
 
 ``--seeds 0 1 2 3 4`` runs one search per seed, one after the other, each in
 ``WORK_DIR/seed_<S>`` with ``randomness.seed = S``, then prints and writes
 ``WORK_DIR/seeds_summary.json``: each seed's genotype and estimate, their spread, how many
 distinct genotypes were found and how far apart they are (edges out of 16). With ``--resume``
-every seed continues from its own last checkpoint (a finished seed is not run again).
+every seed continues from its own last checkpoint (a finished seed is not run again, a seed
+not started yet starts).
 
 Bad input (a missing file, an unknown or misspelled key, a value out of range, a checkpoint
 of another search) ends in one line on stderr and exit code 2, before any work; Ctrl-C says
@@ -28,12 +33,18 @@ import os.path as osp
 import shlex
 import sys
 import time
-from typing import List, Optional
+from typing import Dict, List, Optional, Union
 
-from mmengine.dist import is_main_process
+from mmengine.config import Config
+from mmengine.dist import barrier, is_main_process
 
 from mmrnas.datasets import reuse_search_data
 from mmrnas.engine import check_search_config, last_checkpoint_path
+from mmrnas.engine.search_work_dir import (
+    check_new_search_work_dir,
+    move_search_aside,
+    search_traces,
+)
 from mmrnas.engine.seed_summary import seed_result, summarize_seeds
 from mmrnas.utils.cli import (
     CfgOptionsAction,
@@ -50,8 +61,12 @@ from mmrnas.utils.fileio import atomic_write
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='RelativeNAS search')
     parser.add_argument('config', help='search config file')
-    parser.add_argument('--resume', nargs='?', const=True, default=False,
-                        help='continue the search in the work dir (or from CHECKPOINT)')
+    parser.add_argument('--resume', nargs='?', const=True, default=None,
+                        help='continue the search in the work dir (or from CHECKPOINT); '
+                        'default: train_cfg.resume of the config')
+    parser.add_argument('--start-over', action='store_true',
+                        help='move an earlier search in the work dir aside (into '
+                        'WORK_DIR/previous_searches/<time>/) and start a new one')
     parser.add_argument('--seeds', nargs='+', type=int, metavar='SEED',
                         help='one search per seed in WORK_DIR/seed_<SEED>, then a summary')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
@@ -106,6 +121,41 @@ def interrupted_message(loop, argv: List[str], config: str, work_dir: str) -> st
             f'{done}/{total}. Continue with: {resume_command(argv, config, work_dir)}')
 
 
+def requested_resume(cfg: Config, flag: Union[None, bool, str]) -> Union[bool, str]:
+    """What to resume: ``--resume`` when given, else the config's ``train_cfg.resume``, else
+    MMEngine's top-level ``resume`` (True: the work dir's last checkpoint)."""
+    if flag is not None:
+        return flag
+    resume = cfg.train_cfg.get('resume')
+    return bool(cfg.get('resume', False)) if resume is None else resume
+
+
+def seed_resumes(work_dir: str, seeds: List[int]) -> Dict[int, bool]:
+    """With ``--resume --seeds``: which seeds continue (their folder holds a search) and which
+    start (not reached yet). Raises when none has a search to continue."""
+    resumes = {seed: bool(search_traces(osp.join(work_dir, f'seed_{seed}'))) for seed in seeds}
+    if not any(resumes.values()):
+        raise FileNotFoundError(f'resume: none of the seeds {seeds} has a search to continue in '
+                                f'{work_dir}/seed_<S>; start them without --resume')
+    return resumes
+
+
+def prepare_work_dir(work_dir: str, resume: Union[bool, str], start_over: bool) -> None:
+    """Before any work: refuse a new search in a work dir that holds one, or with
+    ``--start-over`` move that search aside (rank 0; the other ranks wait)."""
+    if start_over:
+        if resume:
+            raise ValueError('--start-over starts a new search: it cannot go with --resume '
+                             '(or train_cfg.resume=True)')
+        if is_main_process():
+            moved = move_search_aside(work_dir)
+            if moved is not None:
+                print(f'moved the earlier contents of {work_dir} to {moved}')
+        barrier()
+    elif not resume:
+        check_new_search_work_dir(work_dir)
+
+
 def check_seeds(seeds: List[int], resume) -> None:
     """``--seeds`` must name distinct seeds; ``--resume`` goes with it without a path."""
     repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
@@ -137,17 +187,22 @@ def summary_lines(summary: dict) -> List[str]:
     return lines
 
 
-def prepare(args: argparse.Namespace, seed: Optional[int]):
+def load_search_config(args: argparse.Namespace) -> Config:
+    """The config with the command line's options and work dir."""
+    cfg = load_config(args.config, args.cfg_options)
+    set_work_dir(cfg, args.config, args.work_dir)
+    return cfg
+
+
+def prepare(args: argparse.Namespace, seed: Optional[int], resume: Union[bool, str]):
     """Load and check the config (for one seed of ``--seeds``, in its sub-folder) and build
     the runner. User errors end here, before any work."""
     with exit_on_user_errors():
-        cfg = load_config(args.config, args.cfg_options)
+        cfg = load_search_config(args)
         # The search loop runs its own data parallelism (per candidate, see
         # RelativeNASSearchLoop): the process group starts here and the Runner must not wrap
         # the weight set in DistributedDataParallel, so it sees launcher='none'.
-        init_distributed(args.launcher)
         cfg.launcher = 'none'
-        set_work_dir(cfg, args.config, args.work_dir)
         if seed is not None:
             cfg.work_dir = osp.join(cfg.work_dir, f'seed_{seed}')
             cfg.randomness = dict(cfg.get('randomness') or {}, seed=seed)
@@ -157,7 +212,7 @@ def prepare(args: argparse.Namespace, seed: Optional[int]):
                                    f'{time.strftime("%Y%m%d_%H%M%S")}')
         # The loop resumes its own state; MMEngine's runner-level resume stays off.
         cfg.resume = False
-        cfg.train_cfg.resume = args.resume
+        cfg.train_cfg.resume = resume
         check_work_dir(cfg.work_dir)
         # Everything the loop would refuse, before the Runner logs the environment and config.
         check_search_config(cfg)
@@ -167,14 +222,22 @@ def prepare(args: argparse.Namespace, seed: Optional[int]):
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
-    if args.seeds:
-        with exit_on_user_errors():
-            check_seeds(args.seeds, args.resume)
+    with exit_on_user_errors():
+        cfg = load_search_config(args)
+        resume = requested_resume(cfg, args.resume)
+        init_distributed(args.launcher)
+        check_work_dir(cfg.work_dir)
+        prepare_work_dir(cfg.work_dir, resume, args.start_over)
+        resumes = {None: resume}
+        if args.seeds:
+            check_seeds(args.seeds, resume)
+            resumes = (seed_resumes(cfg.work_dir, args.seeds) if resume else dict.fromkeys(
+                args.seeds, False))
     results = []
     # The preflight check and the run (and every seed) read the data once.
     with reuse_search_data():
-        for seed in args.seeds or [None]:
-            runner = prepare(args, seed)
+        for seed, seed_resume in resumes.items():
+            runner = prepare(args, seed, seed_resume)
             try:
                 runner.train()
             except KeyboardInterrupt:

@@ -9,8 +9,9 @@ optimizer / logger state, which weights-only loading refuses (torch >= 2.6).
 
 ``--cfg-options genotype=NAME|FILE|'Genotype(...)'`` sets the genotype of every
 ``RelativeNASBackbone``; the log names the genotype and the thread count used. A missing config,
-a bad option or genotype, or missing data ends with one ``test.py: error:`` line and exit code
-2.
+a bad option or genotype, missing data (or a failed download) or data that do not fit the model
+(classes, image channels, normalisation) end with one ``test.py: error:`` line and exit code 2,
+before the Runner writes anything.
 """
 import argparse
 import os.path as osp
@@ -65,7 +66,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         else:
             cfg.load_from = args.checkpoint
         setup_launcher(cfg, args.launcher)
-        runner = build_runner(cfg, 'test_loop')
+        runner = build_runner(cfg, 'test_loop', check_data=True)
     if args.out is not None:
         runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
     try:

@@ -5,8 +5,9 @@
 
 ``--cfg-options genotype=NAME|FILE|'Genotype(...)'`` sets the genotype of every
 ``RelativeNASBackbone``; the log names the genotype and the thread count used. A missing config,
-a bad option or genotype, missing data or a missing pretrained checkpoint ends with one
-``train.py: error:`` line and exit code 2, before the run starts.
+a bad option or genotype, a missing pretrained checkpoint, missing data (or a failed download)
+or data that do not fit the model (classes, image channels, normalisation) end with one
+``train.py: error:`` line and exit code 2, before the Runner writes anything.
 """
 import argparse
 from typing import List, Optional
@@ -82,7 +83,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         cfg = merge_args(load_config(args.config, args.cfg_options), args)
         check_pretrained_checkpoints(cfg)
         setup_launcher(cfg, args.launcher)
-        runner = build_runner(cfg, 'train_loop')
+        runner = build_runner(cfg, 'train_loop', check_data=True)
     runner.train()
 
 

@@ -6,14 +6,16 @@ for every batch (a :class:`StreamDataset`); split in two halves.
 The dataset config is an ordinary one, built from the registries in the mmpretrain scope (as
 in a retraining config: ``'CIFAR10'``, ``'CustomDataset'``, ``'ImageNet'``,
 ``'mmrnas.DigitsDataset'``) unless it names its own ``_scope_``. Its pipeline brings every
-image to the search resolution and ends with ``PackInputs`` (uint8 C×H×W ``inputs``).
+image to the search resolution and ends with ``PackInputs`` (uint8 C×H×W ``inputs``); it must
+be deterministic (:func:`check_deterministic_pipeline`).
 """
 import contextlib
 import hashlib
+import inspect
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -31,16 +33,121 @@ from .stream_data import LOADER_DEFAULTS, SampleLoaders, StreamDataset
 
 __all__ = ['build_search_dataset', 'SearchData', 'read_search_data', 'load_search_dataset',
            'check_classes', 'describe_search_data', 'build_search_split', 'dataset_identity',
-           'reuse_search_data', 'prepare_search_data', 'DATASET_SCOPE']
+           'reuse_search_data', 'prepare_search_data', 'DATASET_SCOPE',
+           'check_deterministic_pipeline', 'RANDOM_TRANSFORMS']
 
 #: Scope the search builds its dataset config in unless the config sets ``_scope_``.
 DATASET_SCOPE = 'mmpretrain'
 #: Keys of a dataset config that say where the files live (moving the data is fine).
 PATH_KEYS = ('data_root', 'data_prefix', 'ann_file', 'download')
+#: Transforms that draw random numbers whatever their arguments (mmpretrain, mmcv, and
+#: torchvision's as mmpretrain registers them, ``'torchvision/ColorJitter'``), besides every
+#: type whose name contains ``Random``.
+RANDOM_TRANSFORMS = ('RandAugment', 'AutoAugment', 'TrivialAugmentWide', 'AugMix',
+                     'ColorJitter', 'Lighting', 'GaussianBlur', 'Cutout', 'ElasticTransform',
+                     'Albumentations', 'Albu', 'SimMIMMaskGenerator', 'BEiTMaskGenerator')
 
 
 def _describe(cfg: dict) -> str:
     return f'train_dataloader.dataset (type={cfg.get("type")!r})'
+
+
+def _transform_class(kind: Any, scope: str) -> Any:
+    """The class a transform config's ``type`` names in ``scope`` (None if unknown: building
+    the dataset reports that)."""
+    if not isinstance(kind, str):
+        return kind if callable(kind) else None
+    from mmrnas.registry import TRANSFORMS
+    with TRANSFORMS.switch_scope_and_registry(scope) as registry:
+        try:
+            return registry.get(kind)
+        except RuntimeError:  # mmengine's "Failed to get" for an unknown dotted name
+            return None
+
+
+def _chance(value: Any) -> bool:
+    """Whether a probability argument (a number or a list of them) leaves the outcome to
+    chance: some probability strictly between 0 and 1."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return any(isinstance(v, (int, float)) and 0 < v < 1 for v in values)
+
+
+def _randomness(transform: dict, scope: str) -> Optional[str]:
+    """Why a transform config is random (its name, or the argument that makes it so, given
+    or by default), or None for a deterministic one."""
+    kind = transform.get('type')
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__', repr(kind))
+    bare = name.rsplit('.', 1)[-1].rsplit('/', 1)[-1]
+    if 'Random' in bare or bare in RANDOM_TRANSFORMS:
+        return name
+    cls = _transform_class(kind, transform.get('_scope_', scope))
+    arguments = {}
+    if cls is not None:
+        arguments = {key: parameter.default
+                     for key, parameter in inspect.signature(cls).parameters.items()
+                     if parameter.default is not inspect.Parameter.empty}
+    arguments.update(transform)
+    for key, value in arguments.items():
+        if ((key == 'prob' or key.endswith('_prob')) and _chance(value)) or (
+                key == 'magnitude_std' and value not in (0, None)):
+            return f'{name} ({key}={value!r})'
+    return None
+
+
+def _random_transforms(cfg: Any, scope: str) -> Iterator[str]:
+    """The random transforms in a config: its transform dicts (``type``) and every transform
+    nested in their arguments (``RandomApply``, ``MultiView`` ...)."""
+    if isinstance(cfg, (list, tuple)):
+        for item in cfg:
+            yield from _random_transforms(item, scope)
+    elif isinstance(cfg, dict):
+        if 'type' in cfg:
+            reason = _randomness(cfg, scope)
+            if reason is not None:
+                yield reason
+        for key, value in cfg.items():
+            if key != 'type':
+                yield from _random_transforms(value, scope)
+
+
+def _pipelines(cfg: dict, scope: str) -> Iterator[Tuple[Any, str]]:
+    """``(pipeline, scope)`` of a dataset config and of the datasets it wraps
+    (``dataset=``, ``datasets=[...]``)."""
+    scope = cfg.get('_scope_', scope)
+    if 'pipeline' in cfg:
+        yield cfg['pipeline'], scope
+    inner = cfg.get('datasets') or []
+    for wrapped in [cfg.get('dataset'), *(inner if isinstance(inner, (list, tuple)) else [])]:
+        if isinstance(wrapped, dict):
+            yield from _pipelines(wrapped, scope)
+
+
+def check_deterministic_pipeline(cfg: dict) -> None:
+    """Refuse random transforms in the pipeline of a search's dataset config (one
+    ValueError naming them), before anything is read.
+
+    The search reads the pipeline once when it holds the images (device, host memory) and
+    again for every batch when it streams them: a random transform would give each placement
+    other data. A transform is random when its type name contains ``Random``, when it is one
+    of :data:`RANDOM_TRANSFORMS`, or when a probability argument (``prob``, ``*_prob``; given
+    or by default) lies strictly between 0 and 1 or a ``magnitude_std`` is set (mmpretrain's
+    ``Rotate``, ``Solarize`` ...); so are transforms nested in another's arguments.
+
+    Args:
+        cfg (dict): ``train_dataloader.dataset`` of a search (wrappers' datasets included).
+    """
+    reasons: List[str] = []
+    for pipeline, scope in _pipelines(cfg, DATASET_SCOPE):
+        for reason in _random_transforms(pipeline, scope):
+            if reason not in reasons:
+                reasons.append(reason)
+    if reasons:
+        raise ValueError(
+            f'train_dataloader.dataset.pipeline has random transforms ({", ".join(reasons)}): '
+            f'the search reads the pipeline once when it holds the images (device, host) and '
+            f'for every batch when it streams them, so the placements would search on other '
+            f'data; remove them and augment with train_dataloader.augment=dict(crop_padding=..., '
+            f'flip=..., cutout=...) (batched on the device, the same for every placement)')
 
 
 def build_search_dataset(cfg: dict) -> Any:

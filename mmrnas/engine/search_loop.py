@@ -33,10 +33,12 @@ from .search_checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_KIND,
     capture_rng_states,
-    last_checkpoint_path,
     load_search_checkpoint,
     restore_rng_states,
+    resume_checkpoint_path,
     save_search_checkpoint,
+    to_arrays,
+    to_tensors,
 )
 from .search_record import (
     ARCHIVE_KEY,
@@ -53,6 +55,7 @@ from .search_settings import (
     plain,
     settings_diff,
 )
+from .search_work_dir import check_new_search_work_dir, search_traces
 
 __all__ = ['RelativeNASSearchLoop']
 
@@ -125,9 +128,11 @@ class RelativeNASSearchLoop(BaseLoop):
         population_update (str): How the population moves after a generation:
             ``'slow_fast'`` (the reference: every student moves towards its teacher) or
             ``'random'`` (every individual is redrawn uniformly, velocities zero: random
-            search with the same weight-sharing estimates, pair write-back, cost and final
-            selection, the baseline that shows what slow-fast learning adds). Defaults to
-            ``'slow_fast'``.
+            search with the same weight-sharing estimates, pair write-back and cost, the
+            baseline that shows what slow-fast learning adds; its final selection chooses
+            among the ``population_size`` best distinct genotypes it estimated, since its last
+            draw was never estimated; ``phi`` and ``'most_frequent'`` are refused with it).
+            Defaults to ``'slow_fast'``.
         final_selection (str): ``'reevaluate'`` (train and validate every final member once
             more from the final weight set, without write-back, and take the best; default),
             ``'last_generation'`` (the best teacher of the last generation) or
@@ -142,28 +147,34 @@ class RelativeNASSearchLoop(BaseLoop):
         constraint_model (dict, optional): The retraining network the constraints and cost
             objectives are counted on: ``dict(base_channels=36, num_cells=20, stem='cifar',
             num_classes=10, input_size=32)`` (params without auxiliary head, mult-adds with the
-            project's counter, cached per genotype). Needed with ``constraints`` or cost
-            ``objectives``.
+            project's counter, cached per genotype; ``in_channels`` defaults to the search
+            data's channels). Needed with ``constraints`` or cost ``objectives``.
         objectives (Sequence[str], optional): ``('val_loss', 'params')`` (or ``'mult_adds'``,
             or both) for a multi-objective search: the teacher of a pair is the member that
-            Pareto-dominates, else the one adding more hypervolume to the archive of all
-            estimates; the run writes ``pareto_front.yaml`` and its plot and reports the front's
-            hypervolume in ``final_selection.json``. Defaults to None (single objective).
-        seed (int, optional): Seed of the search; defaults to the runner's seed. The split
-            and the population (initial positions, pairing, update factors) draw from two
-            independent NumPy streams spawned from it, the data order and augmentation from a
-            PyTorch generator seeded with it.
+            Pareto-dominates, else the one leaving the larger hypervolume of the front the
+            run reports (each genotype's latest estimate, feasible ones only under
+            constraints: ``SearchBudget.front_candidates``); the run writes
+            ``pareto_front.yaml`` and its plot and reports the front's hypervolume in
+            ``final_selection.json``. Defaults to None (single objective).
+        seed (int, optional): Seed of the search; defaults to the runner's seed. Four
+            independent streams are spawned from it (``numpy.random.SeedSequence(seed).
+            spawn(4)``): the split, the population (initial positions, pairing, update
+            factors), the data order and augmentation (a PyTorch generator) and PyTorch's
+            global RNG (drop-path masks), seeded when a new search starts.
         resume (bool | str): Continue from ``work_dir``'s last checkpoint (True) or from a path.
             The checkpoint must hold the same settings (:attr:`settings`: everything that
-            shapes the result); any difference is one error naming each changed key.
+            shapes the result) and come from the same device type; any difference is one
+            error naming each changed key. True without a checkpoint to continue is an error;
+            False (a new search) is refused in a work dir that holds a search
+            (:mod:`~mmrnas.engine.search_work_dir`).
         resume_changes (Sequence[str]): Settings a resume may change on purpose (out of
             :data:`~mmrnas.engine.search_settings.RESUME_CHANGEABLE`), e.g.
             ``['max_generations']`` to extend a search (the cosine lr and drop-path schedules
             follow the new length from the next generation on; a finished search drops its
             final selection and goes on). Changes are logged and recorded in the checkpoints.
             Defaults to ``()``.
-        max_keep_checkpoints (int): Checkpoints kept in ``work_dir/checkpoints``; older ones
-            are deleted. Defaults to 3.
+        max_keep_checkpoints (int): Generation checkpoints kept in ``work_dir/checkpoints``;
+            older ones that this search wrote are deleted (no other file is). Defaults to 3.
         precision (str): ``'fp32'`` (reference, default) or ``'bf16'`` autocast of candidate
             forward passes (see :class:`~mmrnas.search.candidate_trainer.CandidateTrainer`).
         channels_last (bool): Train candidates in channels-last memory format. Defaults to
@@ -246,16 +257,19 @@ class RelativeNASSearchLoop(BaseLoop):
         runner.logger.info(placement_line)
         #: Constraints, cost objectives and the archive; None for a plain search.
         self.budget = SearchBudget.from_config(constraints, constraint_model, objectives,
-                                               num_classes)
-        # Independent streams for the split and for the population (initial positions,
-        # pairing, update factors), both derived from the seed.
-        split_seed, population_seed = np.random.SeedSequence(self.seed).spawn(2)
+                                               num_classes, channels)
+        # Independent streams, all spawned from the seed: the split, the population (initial
+        # positions, pairing, update factors), the data order and augmentation, and PyTorch's
+        # global RNG (drop-path masks; seeded when a new search starts).
+        split_seed, population_seed, data_seed, drop_path_seed = np.random.SeedSequence(
+            self.seed).spawn(4)
+        self._drop_path_seed = int(drop_path_seed.generate_state(1, np.uint64)[0])
         self.split = dict(
             zip(('train', 'val'),
                 split_indices(len(self.dataset), data['train_portion'], split_seed)))
         train_augment = data['augment']
         self.data_generator = torch.Generator(device=self.device)
-        self.data_generator.manual_seed(self.seed)
+        self.data_generator.manual_seed(int(data_seed.generate_state(1, np.uint64)[0]))
         self.trainer = CandidateTrainer(
             *build_search_split(self.dataset, self.split['train'], self.split['val'],
                                 self.device, self.data_placement),
@@ -307,9 +321,14 @@ class RelativeNASSearchLoop(BaseLoop):
                      constraints=None, constraint_model=None, objectives=None))))
         #: Settings changed on purpose by resumes: ``[{'generation': g, 'changed': {...}}]``.
         self.resume_log: List[Dict[str, Any]] = []
+        #: Checkpoint files of this search (names in ``checkpoints/``), oldest first: the
+        #: only ones rotation deletes.
+        self.written_checkpoints: List[str] = []
         self._resume_path, self._resume_state = (None, None)
         if resume:
             self._resume_path, self._resume_state = self._read_checkpoint(resume)
+        else:
+            check_new_search_work_dir(self.work_dir)
 
     # ------------------------------------------------------------------ runner protocol
     @property
@@ -342,8 +361,10 @@ class RelativeNASSearchLoop(BaseLoop):
 
     def run(self):
         """Run the remaining generations and the final selection."""
-        if self.resume:
+        if self._resume_state is not None:
             self._apply_checkpoint()
+        else:
+            torch.manual_seed(self._drop_path_seed)
         self._publish_records()
         self.runner.call_hook('before_train')
         while self._generation < self.max_generations:
@@ -494,12 +515,34 @@ class RelativeNASSearchLoop(BaseLoop):
             return feasible, True
         return [min(indices, key=lambda i: self.budget.violation(genotypes[i]))], False
 
+    def _best_estimated(self) -> List[Genotype]:
+        """The ``population_size`` best distinct genotypes the search estimated, each by its
+        latest estimate (feasible ones first, then by violation, under constraints; ties in
+        the order first estimated)."""
+        latest: Dict[str, Tuple[Optional[float], Optional[float]]] = {}
+        for record in self.history:
+            for pair in record['pairs']:
+                for position, member in enumerate(pair['members']):
+                    latest[record['population'][member]] = (pair['val_loss'][position],
+                                                            pair['val_accuracy'][position])
+        genotypes = {text: Genotype.from_string(text) for text in latest}
+
+        def key(text):
+            violation = (self.budget.violation(genotypes[text])
+                         if self.budget is not None and self.budget.bounds else 0.0)
+            return (violation, self._rank_key(*latest[text]))
+
+        return [genotypes[text] for text in sorted(latest, key=key)[:self.population_size]]
+
     def _select_final(self) -> Dict[str, Any]:
-        genotypes = self.population.genotypes()
+        # Random search ends on a fresh draw nobody estimated: it selects among what it did.
+        random_search = self.population_update == 'random'
+        genotypes = self._best_estimated() if random_search else self.population.genotypes()
         eligible, feasible = self._eligible(genotypes)
         most_frequent, frequency = Counter(str(genotypes[i]) for i in eligible).most_common(1)[0]
         final: Dict[str, Any] = dict(
             mode=self.final_selection,
+            candidates='best distinct estimates' if random_search else 'final population',
             most_frequent=most_frequent,
             most_frequent_count=frequency,
             population=[str(g) for g in genotypes])
@@ -567,14 +610,15 @@ class RelativeNASSearchLoop(BaseLoop):
     def _state(self) -> Dict[str, Any]:
         return dict(
             meta=dict(kind=CHECKPOINT_KIND, format=CHECKPOINT_FORMAT, settings=self.settings,
-                      resume_log=self.resume_log),
+                      resume_log=self.resume_log, device=self.device.type,
+                      checkpoints=list(self.written_checkpoints)),
             generation=self._generation,
-            population=self.population.state_dict(),
+            population=to_tensors(self.population.state_dict()),
             weight_set=self.model.state_dict(),
             rng=dict(global_states=capture_rng_states(),
                      population=self.rng.bit_generator.state,
                      data=self.data_generator.get_state()),
-            split=dict(self.split),
+            split=to_tensors(dict(self.split)),
             history=self.history,
             final=self.final,
             budget=None if self.budget is None else self.budget.state_dict())
@@ -584,25 +628,38 @@ class RelativeNASSearchLoop(BaseLoop):
             return
         name = ('search_final.pth' if self.final is not None else
                 f'search_generation_{self._generation:03d}.pth')
+        written = [f for f in self.written_checkpoints if f != name] + [name]
+        generations = [f for f in written if f.startswith('search_generation_')]
+        stale = generations[:-self.max_keep_checkpoints]
+        self.written_checkpoints = [f for f in written if f not in stale]
         save_search_checkpoint(self._state(), osp.join(self.checkpoint_dir, name), self.work_dir)
-        kept = sorted(f for f in os.listdir(self.checkpoint_dir)
-                      if f.startswith('search_generation_') and f.endswith('.pth'))
-        for stale in kept[:-self.max_keep_checkpoints]:
-            os.remove(osp.join(self.checkpoint_dir, stale))
+        # Only checkpoints this search wrote, oldest first, once the new one is in place.
+        for old in stale:
+            if osp.isfile(osp.join(self.checkpoint_dir, old)):
+                os.remove(osp.join(self.checkpoint_dir, old))
 
     def _read_checkpoint(self, resume: Union[bool, str]
                          ) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
         """Find, load (to the CPU) and check the checkpoint to resume from, before any work:
         it must be a search checkpoint written with this search's settings (up to
-        ``resume_changes``)."""
-        path = last_checkpoint_path(self.work_dir) if resume is True else str(resume)
-        if path is None:
-            return None, None
+        ``resume_changes``) on this device type, and a checkpoint from elsewhere may not
+        continue in a work dir that holds another search."""
+        path = resume_checkpoint_path(self.work_dir) if resume is True else str(resume)
         if not osp.isfile(path):
             raise FileNotFoundError(f'resume: search checkpoint {path!r} does not exist; give '
                                     f'the path of a search_*.pth file, or --resume alone for '
                                     f'the last checkpoint of the work dir')
+        own = osp.realpath(self.checkpoint_dir)
+        if osp.dirname(osp.realpath(path)) != own and search_traces(self.work_dir):
+            raise ValueError(f'resume: {path} is not a checkpoint of the search in '
+                             f'{self.work_dir}, which holds another search; continue it in a '
+                             f'new work dir (--work-dir DIR)')
         state = load_search_checkpoint(path)
+        written_on = state['meta']['device']
+        if written_on != self.device.type:
+            raise ValueError(f'resume: {path} was written by a search on {written_on} and this '
+                             f'one runs on {self.device.type}; its random states belong to '
+                             f'{written_on}: resume it on a {written_on} machine')
         recorded = dict(state['meta']['settings'])
         # Checkpoints written before population_update existed moved by slow-fast learning.
         recorded.setdefault('population_update', 'slow_fast')
@@ -617,6 +674,15 @@ class RelativeNASSearchLoop(BaseLoop):
                              f'generations; max_generations={self.max_generations} cannot '
                              f'shorten it')
         changed = check_resume_settings(recorded, current, self.resume_changes, path)
+        selection_changes = sorted(set(changed) & {'final_selection', 'teacher_criterion'})
+        if (state['final'] is not None and selection_changes
+                and self.max_generations == state['generation']):
+            last = osp.join(osp.dirname(path),
+                            f'search_generation_{state["generation"]:03d}.pth')
+            raise ValueError(
+                f'resume: {path} holds a finished search whose final selection was made with '
+                f'the old {", ".join(selection_changes)}; to select again, resume from its '
+                f'last generation checkpoint with the same options: --resume {last}')
         self.settings = current
         self.resume_log = list(state['meta']['resume_log'])
         if changed:
@@ -631,17 +697,13 @@ class RelativeNASSearchLoop(BaseLoop):
         model's device, RNG states (CPU tensors) into their generators."""
         state, path = self._resume_state, self._resume_path
         self._resume_state = None
-        if state is None:
-            self.runner.logger.warning(
-                f'resume: no search checkpoint in {self.work_dir}; starting a new search')
-            return
-        split = state['split']
+        split = to_arrays(state['split'])
         if not (np.array_equal(split['train'], self.split['train'])
                 and np.array_equal(split['val'], self.split['val'])):
             self.split = dict(split)
             self.trainer.train_set, self.trainer.val_set = build_search_split(
                 self.dataset, split['train'], split['val'], self.device, self.data_placement)
-        self.population.load_state_dict(state['population'])
+        self.population.load_state_dict(to_arrays(state['population']))
         self.model.load_state_dict(state['weight_set'])
         restore_rng_states(state['rng']['global_states'])
         self.rng.bit_generator.state = state['rng']['population']
@@ -651,6 +713,7 @@ class RelativeNASSearchLoop(BaseLoop):
         if self.budget is not None and state.get('budget') is not None:
             self.budget.load_state_dict(state['budget'])
         self._generation = state['generation']
+        self.written_checkpoints = list(state['meta']['checkpoints'])
         if self.final is not None and self._generation < self.max_generations:
             self.final = None  # max_generations was raised: the search goes on
         for entry in self.resume_log:

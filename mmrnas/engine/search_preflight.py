@@ -8,28 +8,54 @@ import inspect
 import logging
 import warnings
 from types import SimpleNamespace
+from typing import Any, Sequence
 
 from mmengine.config import Config
 from mmengine.device import get_device
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
+from mmengine.runner import get_priority
 
-from mmrnas.registry import MODELS
+from mmrnas.registry import HOOKS, MODELS
+from mmrnas.utils.config_keys import check_unknown_keys
 from .search_loop import RelativeNASSearchLoop
-from .search_settings import check_unknown_keys
 
-__all__ = ['check_search_config']
+__all__ = ['build_custom_hooks', 'check_search_config']
 
 LOOP_TYPES = ('RelativeNASSearchLoop', 'mmrnas.RelativeNASSearchLoop')
+
+
+def build_custom_hooks(hooks: Sequence[Any]) -> None:
+    """Build every ``custom_hooks`` entry as the Runner will (in the current default scope),
+    so that a bad hook option is one error before any work, not one after the search.
+
+    An unknown type, an unknown or bad option (hooks check theirs when built) or a bad
+    ``priority`` is one ``ValueError`` naming the entry and the cause.
+
+    Args:
+        hooks (Sequence): The config's ``custom_hooks``: dicts, or hooks already built.
+    """
+    for index, hook in enumerate(hooks):
+        if not isinstance(hook, dict):
+            continue  # a Hook object: built already
+        options = dict(hook)
+        try:
+            if 'priority' in options:  # the Runner takes it out before building the hook
+                get_priority(options.pop('priority'))
+            HOOKS.build(options)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f'custom_hooks[{index}] could not be built: '
+                             f'{type(error).__name__}: {error}') from error
 
 
 def check_search_config(cfg: Config) -> None:
     """Raise one ``ValueError`` / ``FileNotFoundError`` for anything a search would refuse.
 
     Checks the loop type, unknown or misspelled ``train_cfg`` keys (with the closest
-    spelling), then builds the supernet and the loop itself with a stand-in for the Runner:
-    the loop checks its arguments, the data config and the data files, the optimizer config,
-    and, with ``train_cfg.resume``, the checkpoint and its settings. Nothing is written.
+    spelling), then builds the supernet, the ``custom_hooks`` (:func:`build_custom_hooks`) and
+    the loop itself with a stand-in for the Runner: the loop checks its arguments, the data
+    config and the data files, the optimizer config, and, with ``train_cfg.resume``, the
+    checkpoint and its settings. Nothing is written.
 
     Args:
         cfg (Config): The search config, with ``work_dir`` and ``train_cfg.resume`` set.
@@ -45,6 +71,7 @@ def check_search_config(cfg: Config) -> None:
         raise ValueError("a search config needs model=dict(type='RelativeNASSupernet', ...)")
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmrnas')):
         model = MODELS.build(cfg.model)
+        build_custom_hooks(cfg.get('custom_hooks') or [])
     model.to(get_device())
     seed = (cfg.get('randomness') or {}).get('seed')
     # The loop's info lines (the search data) are left to the real build: nothing printed here.

@@ -1,20 +1,20 @@
 """The settings of a RelativeNAS search: checked before any work, recorded in every checkpoint
 and compared when a search resumes (a resume never changes a search silently)."""
-import difflib
 import inspect
 import math
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from mmrnas.datasets import BatchAugment, parse_memory_size
 from mmrnas.datasets.host_data import DATA_PLACEMENTS
+from mmrnas.datasets.search_data import check_deterministic_pipeline
 from mmrnas.datasets.stream_data import LOADER_DEFAULTS
-from mmrnas.search.population import POPULATION_UPDATES
+from mmrnas.search.population import POPULATION_UPDATES, check_population_size
 from mmrnas.search.slow_fast import TEACHER_CRITERIA
+from mmrnas.utils.config_keys import check_unknown_keys
 
 __all__ = [
     'FIXED_SETTINGS', 'RESUME_CHANGEABLE', 'check_search_arguments', 'parse_search_dataloader',
-    'parse_search_optim_wrapper', 'check_unknown_keys', 'settings_diff', 'check_resume_settings',
-    'plain'
+    'parse_search_optim_wrapper', 'settings_diff', 'check_resume_settings', 'plain'
 ]
 
 #: Settings that no resume may change: the population, the split and the weight set were made
@@ -30,20 +30,6 @@ DATALOADER_KEYS = ('dataset', 'mean', 'std', 'train_portion', 'batch_size', 'val
                    'augment', 'validate_with_train_augment', 'data_placement',
                    'device_memory_budget', 'host_memory_budget', *LOADER_DEFAULTS)
 FINAL_SELECTION_MODES = ('reevaluate', 'last_generation', 'most_frequent')
-
-
-def check_unknown_keys(where: str, given: Iterable[str], known: Sequence[str]) -> None:
-    """Raise one ValueError naming every key of ``given`` not in ``known``, with the closest
-    known spelling where there is one (``populaton_size`` -> ``population_size``)."""
-    unknown = [key for key in given if key not in known]
-    if not unknown:
-        return
-    hints = []
-    for key in unknown:
-        close = difflib.get_close_matches(key, known, n=1)
-        hints.append(f'{key!r} (did you mean {close[0]!r}?)' if close else repr(key))
-    raise ValueError(f'{where}: unknown key(s) {", ".join(hints)}; it takes '
-                     f'{", ".join(known)}')
 
 
 def _number(name: str, value: Any, low: float, high: float = math.inf,
@@ -64,9 +50,7 @@ def check_search_arguments(max_generations: Any, population_size: Any, lr_min: A
     """Check the search loop's own arguments (``train_cfg``); raise one ValueError."""
     if not isinstance(max_generations, int) or max_generations < 1:
         raise ValueError(f'max_generations must be a positive integer, got {max_generations!r}')
-    if not isinstance(population_size, int) or population_size < 2 or population_size % 2:
-        raise ValueError(f'population_size must be even and at least 2 (pairs), got '
-                         f'{population_size!r}')
+    check_population_size(population_size)
     _number('lr_min', lr_min, 0.0)
     _number('drop_path_rate', drop_path_rate, 0.0, 1.0, high_open=True)
     _number('phi', phi, -math.inf)
@@ -79,6 +63,16 @@ def check_search_arguments(max_generations: Any, population_size: Any, lr_min: A
     if population_update not in POPULATION_UPDATES:
         raise ValueError(f'population_update must be one of {POPULATION_UPDATES}, got '
                          f'{population_update!r}')
+    if population_update == 'random' and phi != 0:
+        raise ValueError(f"phi={phi!r} weights the population-mean term of the slow-fast "
+                         f"update, which population_update='random' does not run: set phi=0 "
+                         f"(or population_update='slow_fast')")
+    if population_update == 'random' and final_selection == 'most_frequent':
+        raise ValueError("final_selection='most_frequent' takes the mode of the final "
+                         "population, which population_update='random' draws afresh after the "
+                         "last generation and never evaluates: set "
+                         "final_selection='reevaluate' or 'last_generation' (or "
+                         "population_update='slow_fast')")
     if not isinstance(max_keep_checkpoints, int) or max_keep_checkpoints < 1:
         raise ValueError(f'max_keep_checkpoints must be a positive integer, got '
                          f'{max_keep_checkpoints!r}')
@@ -89,7 +83,9 @@ def check_search_arguments(max_generations: Any, population_size: Any, lr_min: A
 
 
 def parse_search_dataloader(dataloader: Any) -> Dict[str, Any]:
-    """Check a search's ``train_dataloader`` and fill in its defaults.
+    """Check a search's ``train_dataloader`` and fill in its defaults; random transforms in
+    the dataset's pipeline are refused (:func:`~mmrnas.datasets.search_data.
+    check_deterministic_pipeline`).
 
     Returns:
         dict: ``dataset`` (the dataset config), ``mean`` and ``std`` (per channel on the
@@ -107,6 +103,7 @@ def parse_search_dataloader(dataloader: Any) -> Dict[str, Any]:
         raise ValueError("train_dataloader of a search needs dataset=dict(type=...), e.g. "
                          "dict(type='CIFAR10', data_root='data/cifar10', "
                          "pipeline=[dict(type='PackInputs')])")
+    check_deterministic_pipeline(dataloader['dataset'])
     data = dict(mean=None, std=None, train_portion=0.5, batch_size=256,
                 validate_with_train_augment=False, data_placement='auto',
                 device_memory_budget=None, host_memory_budget=None, **LOADER_DEFAULTS)

@@ -3,6 +3,7 @@ import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mmrnas.structures import Genotype
+from mmrnas.utils.config_keys import check_unknown_keys
 from .constraints import (
     check_reachable,
     feasibility_teacher,
@@ -19,7 +20,6 @@ PRIMARY_OBJECTIVE = 'val_loss'
 
 def parse_objectives(objectives: Any) -> Tuple[str, ...]:
     """Check ``train_cfg.objectives``: ``'val_loss'`` followed by one or both cost keys."""
-    from mmrnas.engine.search_settings import check_unknown_keys
     if isinstance(objectives, str) or not isinstance(objectives, (list, tuple)):
         raise ValueError(f"train_cfg.objectives must be a list such as ('val_loss', 'params'), "
                          f'got {objectives!r}')
@@ -37,9 +37,11 @@ class SearchBudget:
 
     Pair decisions (:meth:`teacher`): a feasible member beats an infeasible one, between two
     infeasible ones the smaller total relative violation wins; then, with cost objectives, the
-    member that Pareto-dominates wins, and if neither dominates the one that adds more
-    hypervolume to the archive; otherwise the search's usual criterion decides. Every estimate
-    (with objectives) goes into :attr:`archive`.
+    member that Pareto-dominates wins, and if neither dominates the one whose estimate, once
+    recorded (replacing its genotype's earlier one), leaves the larger hypervolume of the front
+    the search reports (:meth:`front_candidates`); otherwise the
+    search's usual criterion decides. Every estimate (with objectives) goes into
+    :attr:`archive`.
 
     Objectives are compared normalised: the validation loss divided by ``ln(num_classes)``
     (the loss of a uniform guess) and each cost divided by the largest cost of the search
@@ -67,10 +69,11 @@ class SearchBudget:
 
     @classmethod
     def from_config(cls, constraints: Optional[dict], constraint_model: Optional[dict],
-                    objectives: Optional[Sequence[str]],
-                    num_classes: int) -> Optional['SearchBudget']:
+                    objectives: Optional[Sequence[str]], num_classes: int,
+                    in_channels: int = 3) -> Optional['SearchBudget']:
         """The budget of ``train_cfg``; None for a search without constraints and objectives.
-        Any problem is one ValueError, raised before training."""
+        Any problem is one ValueError, raised before training. ``in_channels`` (the search
+        data's) is the constraint model's unless it sets its own."""
         bounds = {} if constraints is None else parse_constraints(constraints)
         objectives = () if objectives is None else parse_objectives(objectives)
         if not bounds and not objectives:
@@ -80,7 +83,9 @@ class SearchBudget:
                              'train_cfg.constraint_model=dict(base_channels=36, num_cells=20, '
                              "stem='cifar', num_classes=10, input_size=32): the network you "
                              'will retrain, whose params and mult-adds are counted')
-        cost = GenotypeCost.from_config(constraint_model)
+        cost = GenotypeCost.from_config(
+            dict(constraint_model, in_channels=constraint_model.get('in_channels', in_channels))
+            if isinstance(constraint_model, dict) else constraint_model)
         check_reachable(bounds, cost.extremes(), cost.config)
         return cls(cost, bounds, objectives, num_classes)
 
@@ -119,8 +124,19 @@ class SearchBudget:
         if not self.objectives:
             return None
         points = [self._point(loss, self.costs(g)) for g, loss in zip(genotypes, val_losses)]
-        return pareto_teacher(points[0], points[1], self._archive_points(),
-                              [1.0] * len(self.objectives))
+        candidates = self.front_candidates()
+        after = [self._hypervolume_after(candidates, g, p) for g, p in zip(genotypes, points)]
+        return pareto_teacher(points[0], points[1], after[0], after[1])
+
+    def _hypervolume_after(self, candidates: List[Dict[str, Any]], genotype: Genotype,
+                           point: List[float]) -> float:
+        """Hypervolume of the reported front once ``point``, an estimate of ``genotype``, is
+        recorded: it replaces the genotype's earlier estimate, and counts only when feasible."""
+        points = [self._point(entry['val_loss'], entry) for entry in candidates
+                  if entry['genotype'] != str(genotype)]
+        if not self.bounds or self.feasible(genotype):
+            points.append(point)
+        return hypervolume(points, [1.0] * len(self.objectives))
 
     def record(self, genotype: Genotype, generation: Any, val_loss: Optional[float],
                val_accuracy: Optional[float]) -> None:
@@ -131,20 +147,21 @@ class SearchBudget:
                      val_accuracy=val_accuracy, **self.costs(genotype),
                      feasible=self.feasible(genotype)))
 
-    def _archive_points(self) -> List[List[float]]:
-        return [self._point(entry['val_loss'], entry) for entry in self.archive
-                if entry['val_loss'] is not None]
-
     # ------------------------------------------------------------------ results
-    def front(self) -> List[Dict[str, Any]]:
-        """The non-dominated entries of the archive, by each genotype's latest estimate (the
-        most trained weight set), feasible ones only when there are constraints; sorted by the
-        first cost objective."""
+    def front_candidates(self) -> List[Dict[str, Any]]:
+        """The archive entries the reported front is chosen from, and that pair decisions
+        measure hypervolume against: each genotype's latest finite estimate (the most trained
+        weight set), feasible genotypes only when there are constraints."""
         latest: Dict[str, Dict[str, Any]] = {}
         for entry in self.archive:
             if entry['val_loss'] is not None and (entry['feasible'] or not self.bounds):
                 latest[entry['genotype']] = entry
-        entries = list(latest.values())
+        return list(latest.values())
+
+    def front(self) -> List[Dict[str, Any]]:
+        """The non-dominated entries of :meth:`front_candidates`, sorted by the first cost
+        objective."""
+        entries = self.front_candidates()
         points = [self._point(entry['val_loss'], entry) for entry in entries]
         front = [entries[i] for i in non_dominated(points)]
         return sorted(front, key=lambda entry: (entry[self.objectives[1]], entry['val_loss']))

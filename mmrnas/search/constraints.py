@@ -2,6 +2,7 @@
 import math
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from mmrnas.utils.config_keys import check_unknown_keys
 from .genotype_cost import COST_KEYS
 
 __all__ = ['parse_constraints', 'check_reachable', 'relative_violation', 'feasibility_teacher']
@@ -34,7 +35,6 @@ def parse_constraints(constraints: Any) -> Dict[str, Tuple[float, float]]:
         constraints: ``dict(params=3.0e6, mult_adds=(1e8, 6e8))``: per key of
             :data:`~mmrnas.search.genotype_cost.COST_KEYS`, an upper bound or ``(low, high)``.
     """
-    from mmrnas.engine.search_settings import check_unknown_keys
     if not isinstance(constraints, Mapping) or not constraints:
         raise ValueError(f'train_cfg.constraints must be a non-empty dict such as '
                          f'dict(params=3.0e6, mult_adds=6.0e8), got {constraints!r}')

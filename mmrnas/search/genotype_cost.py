@@ -5,12 +5,15 @@ import torch
 import torch.nn as nn
 
 from mmrnas.structures import Genotype
+from mmrnas.utils.config_keys import check_unknown_keys
 
 __all__ = ['COST_KEYS', 'GenotypeCost']
 
 #: The resources a search can limit or minimise.
 COST_KEYS = ('params', 'mult_adds')
 CONSTRAINT_MODEL_KEYS = ('base_channels', 'num_cells', 'stem', 'num_classes', 'input_size')
+#: Keys of ``constraint_model`` that may be left out: the search fills them from its data.
+OPTIONAL_KEYS = ('in_channels', )
 
 
 def _uniform_genotype(op: str) -> Genotype:
@@ -24,11 +27,11 @@ class _Classifier(nn.Module):
     classification retraining without its auxiliary head (which the model zoo does not count)."""
 
     def __init__(self, genotype: Genotype, base_channels: int, num_cells: int, stem: str,
-                 num_classes: int):
+                 num_classes: int, in_channels: int):
         super().__init__()
         from mmrnas.models.backbones.relativenas import RelativeNASBackbone
         self.backbone = RelativeNASBackbone(genotype, stem=stem, base_channels=base_channels,
-                                            num_cells=num_cells)
+                                            num_cells=num_cells, in_channels=in_channels)
         self.classifier = nn.Linear(self.backbone.out_channels[-1], num_classes)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -55,15 +58,18 @@ class GenotypeCost:
         stem (str): ``'cifar'`` or ``'imagenet'``.
         num_classes (int): Classes of the retraining data.
         input_size (int): Side of the retraining images (e.g. 32 or 224).
+        in_channels (int): Channels of the retraining images (1 for grey images). Defaults
+            to 3; a search fills it from its data when the config leaves it out.
 
     Raises:
         ValueError: when the network cannot be built or run at ``input_size`` (one line).
     """
 
     def __init__(self, base_channels: int, num_cells: int, stem: str, num_classes: int,
-                 input_size: int):
+                 input_size: int, in_channels: int = 3):
         self.config = dict(base_channels=base_channels, num_cells=num_cells, stem=stem,
-                           num_classes=num_classes, input_size=input_size)
+                           num_classes=num_classes, input_size=input_size,
+                           in_channels=in_channels)
         self._cache: Dict[str, Dict[str, int]] = {}
         try:
             self._extremes = {
@@ -76,16 +82,18 @@ class GenotypeCost:
 
     @classmethod
     def from_config(cls, config: Any) -> 'GenotypeCost':
-        """Build from ``train_cfg.constraint_model``; unknown or missing keys are one error."""
+        """Build from ``train_cfg.constraint_model``; an unknown key (with the closest
+        spelling) or a missing one is one error."""
         if not isinstance(config, dict):
             raise ValueError(f'train_cfg.constraint_model must be a dict with '
                              f'{", ".join(CONSTRAINT_MODEL_KEYS)}, got {config!r}')
-        unknown = sorted(set(config) - set(CONSTRAINT_MODEL_KEYS))
+        check_unknown_keys('train_cfg.constraint_model', config,
+                           CONSTRAINT_MODEL_KEYS + OPTIONAL_KEYS)
         missing = [key for key in CONSTRAINT_MODEL_KEYS if key not in config]
-        if unknown or missing:
-            raise ValueError(f'train_cfg.constraint_model needs exactly '
+        if missing:
+            raise ValueError(f'train_cfg.constraint_model needs '
                              f'{", ".join(CONSTRAINT_MODEL_KEYS)} (the network you will '
-                             f'retrain); unknown: {unknown}, missing: {missing}')
+                             f'retrain); missing: {", ".join(missing)}')
         return cls(**config)
 
     def __call__(self, genotype: Genotype) -> Dict[str, int]:
@@ -96,11 +104,12 @@ class GenotypeCost:
             config = self.config
             with torch.random.fork_rng(devices=[]):  # counting draws no numbers of the search
                 model = _Classifier(genotype, config['base_channels'], config['num_cells'],
-                                    config['stem'], config['num_classes'])
+                                    config['stem'], config['num_classes'],
+                                    config['in_channels'])
                 size = config['input_size']
                 self._cache[key] = dict(
                     params=count_parameters(model, exclude=()),
-                    mult_adds=count_mult_adds(model, (3, size, size)))
+                    mult_adds=count_mult_adds(model, (config['in_channels'], size, size)))
         return dict(self._cache[key])
 
     def extremes(self) -> Dict[str, Tuple[int, int]]:

@@ -37,26 +37,25 @@ def hypervolume(points: Sequence[Sequence[float]], reference: Sequence[float]) -
     return float(HV(ref_point=reference)(np.asarray(inside)))
 
 
-def pareto_teacher(a: Sequence[float], b: Sequence[float], archive: Sequence[Sequence[float]],
-                   reference: Sequence[float]) -> Optional[int]:
+def pareto_teacher(a: Sequence[float], b: Sequence[float], after_a: float,
+                   after_b: float) -> Optional[int]:
     """The teacher of a pair in a multi-objective search: the member that dominates the other;
-    if neither does, the one that adds more hypervolume to the archive's points (so the
-    population spreads along the front instead of collapsing on one objective); None when
-    both add the same (e.g. both are dominated by the archive): the primary objective decides.
+    if neither does, the one whose estimate, once recorded, leaves the larger hypervolume of
+    the front the search reports (so the population spreads along the front instead of
+    collapsing on one objective); None when both leave the same (e.g. both are dominated by
+    the front): the primary objective decides.
 
     Args:
         a: Normalised objectives of the first member.
         b: Normalised objectives of the second member.
-        archive: Normalised objectives of the estimates so far.
-        reference: The hypervolume reference point.
+        after_a: Hypervolume of the reported front with ``a`` recorded
+            (:meth:`~mmrnas.search.budget.SearchBudget.teacher` computes it).
+        after_b: The same with ``b`` recorded.
     """
     if dominates(a, b):
         return 0
     if dominates(b, a):
         return 1
-    base = hypervolume(archive, reference) if len(archive) else 0.0
-    gain_a = hypervolume([*archive, a], reference) - base
-    gain_b = hypervolume([*archive, b], reference) - base
-    if gain_a == gain_b:
+    if after_a == after_b:
         return None
-    return 0 if gain_a > gain_b else 1
+    return 0 if after_a > after_b else 1

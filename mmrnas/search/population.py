@@ -10,17 +10,27 @@ from mmrnas.structures import Genotype
 from .encoding import VECTOR_LENGTH, bounds, decode, random_vectors
 from .slow_fast import slow_fast_update
 
-__all__ = ['Population', 'POPULATION_UPDATES']
+__all__ = ['Population', 'POPULATION_UPDATES', 'check_population_size']
 
 #: How the population moves after each generation: the reference's slow-fast update, or a
 #: fresh uniform draw (the random-search baseline at the same cost).
 POPULATION_UPDATES = ('slow_fast', 'random')
 
 
-def _check_size(size: int) -> None:
-    if size < 2 or size % 2:
-        raise ValueError(f'population size must be even and >= 2 (individuals are paired), '
-                         f'got {size}; use an even size such as {max(2, size + size % 2)}')
+def check_population_size(size: Any) -> None:
+    """The one rule for a population's size (``train_cfg.population_size`` and
+    :class:`Population`): an even integer >= 2, as individuals are paired; else one ValueError
+    that names an even size to use.
+
+    Args:
+        size: The number of individuals.
+    """
+    whole = isinstance(size, int) and not isinstance(size, bool)
+    if whole and size >= 2 and size % 2 == 0:
+        return
+    fix = max(2, size + size % 2) if whole else 20  # 20: the reference's size
+    raise ValueError(f'population_size must be even and at least 2 (individuals are paired), '
+                     f'got {size!r}; use an even size such as {fix}')
 
 
 def _as_matrix(name: str, value: Any) -> np.ndarray:
@@ -53,7 +63,7 @@ class Population:
 
     def __init__(self, positions: Any, velocities: Any | None = None) -> None:
         positions = _as_matrix('positions', positions)
-        _check_size(len(positions))
+        check_population_size(len(positions))
         lower, upper = bounds()
         outside = np.argwhere((positions < lower) | (positions > upper))
         if outside.size:
@@ -78,7 +88,7 @@ class Population:
             size: number of individuals, even and >= 2 (the reference uses 20).
             rng: the random generator to draw from.
         """
-        _check_size(size)
+        check_population_size(size)
         return cls(random_vectors(size, rng))
 
     def __len__(self) -> int:

@@ -11,29 +11,42 @@
   stderr and exit code 2, without a traceback.
 - :func:`describe_threads` and :func:`describe_genotypes`: the lines a tool logs about what it
   runs; :func:`build_runner` builds MMEngine's Runner and logs them.
+- :func:`check_loop_data`: the datasets a run reads, built and checked against the model
+  (classes, image channels, normalisation) before the Runner, each problem one line.
+- :func:`model_input_shape`: the C x H x W a tool feeds a model (``get_flops.py``,
+  ``pytorch2onnx.py``), read from the config and the model unless ``--shape`` gives H x W.
 """
 import argparse
 import copy
+import inspect
 import os
 import os.path as osp
 import sys
 from contextlib import contextmanager
-from typing import Any, Iterator, List, Optional, Sequence
+from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
 import torch
+import torch.nn as nn
 from mmengine.config import Config, DictAction
+from mmengine.registry import DATASETS
 from mmengine.runner import Runner
 
 from mmrnas.structures import GENOTYPE_SUFFIXES, Genotype, resolve_genotype
-from .config import backbone_cfgs, merge_cfg_options
+from .config import BACKBONE_TYPES, backbone_cfgs, iter_module_cfgs, merge_cfg_options
+from .input_size import config_input_size
 
 __all__ = [
-    'CfgOptionsAction', 'build_runner', 'check_classifier_classes', 'describe_genotypes',
-    'describe_threads', 'exit_on_user_errors', 'load_config', 'parse_launch_args', 'set_work_dir'
+    'CfgOptionsAction', 'build_dataset', 'build_runner', 'check_classifier_classes',
+    'check_image_channels', 'check_loop_data', 'describe_genotypes', 'describe_threads',
+    'exit_on_user_errors', 'load_config', 'model_input_shape', 'parse_launch_args',
+    'set_work_dir'
 ]
 
 #: Errors that mean "the command line or the config is wrong", not "mmrnas is broken".
 USER_ERRORS = (ValueError, FileNotFoundError)
+#: The dataloaders each loop of the Runner reads: training validates too.
+LOOP_DATALOADERS = dict(
+    train_loop=('train_dataloader', 'val_dataloader'), test_loop=('test_dataloader', ))
 
 
 class CfgOptionsAction(DictAction):
@@ -172,21 +185,26 @@ def describe_genotypes(cfg: Config) -> List[str]:
     return lines
 
 
-def build_runner(cfg: Config, loop: str) -> Runner:
+def build_runner(cfg: Config, loop: str, check_data: bool = False) -> Runner:
     """Build MMEngine's Runner and one of its loops, then log the thread count and genotypes.
 
     The lines are computed first: a bad genotype fails before the Runner logs anything, and the
     thread source is read before the Runner may set ``OMP_NUM_THREADS`` for its data workers.
-    Building the loop builds its dataloader, so missing data fails here, not mid-run.
+    Then, with ``check_data``, the loop's data are checked (:func:`check_loop_data`), also
+    before the Runner writes anything. Building the loop builds its dataloader, so missing data
+    fails here, not mid-run.
 
     Args:
         cfg (Config): The full config, launcher set.
         loop (str): ``'train_loop'``, ``'val_loop'`` or ``'test_loop'``.
+        check_data (bool): Check the data of ``'train_loop'`` or ``'test_loop'`` against the
+            model first (the retraining tools; a search checks its own). Defaults to False.
     """
     summary = [describe_threads()] + describe_genotypes(cfg)
+    if check_data:
+        check_loop_data(cfg, loop)
     runner = Runner.from_cfg(cfg)
-    dataloader = getattr(getattr(runner, loop), 'dataloader', None)
-    check_classifier_classes(cfg, getattr(dataloader, 'dataset', None))
+    getattr(runner, loop)  # the property builds the loop and its dataloader
     for line in summary:
         runner.logger.info(line)
     return runner
@@ -208,3 +226,165 @@ def check_classifier_classes(cfg: Config, dataset: Any) -> None:
     raise ValueError(f'the data has {len(classes)} classes but model.head.num_classes='
                      f'{expected}: set --cfg-options model.head.num_classes={len(classes)} '
                      f'data_preprocessor.num_classes={len(classes)}')
+
+
+def _first_line(error: BaseException) -> str:
+    """``Type: first line of the message`` of an exception, without a final full stop."""
+    lines = str(error).strip().splitlines()
+    return f'{type(error).__name__}: {lines[0] if lines else ""}'.rstrip('.: ')
+
+
+def _missing_data_message(cfg: Config, key: str, error: Exception) -> str:
+    """One line for a dataset of ``cfg[key]`` that could not be built: the cause, the folder
+    the config expects and how to get the data there (the download address of a dataset that
+    has one, e.g. mmpretrain's CIFAR10)."""
+    dataset_cfg = cfg[key]['dataset']
+    where = f'{key}.dataset (type={dataset_cfg.get("type")!r}) could not be built'
+    # The dataset that reads the files, under wrappers such as RepeatDataset / ConcatDataset.
+    nodes = [(name, node) for name, node in iter_module_cfgs(dataset_cfg, f'{key}.dataset')
+             if 'data_root' in node or 'data_prefix' in node] or [(f'{key}.dataset', dataset_cfg)]
+    name, node = nodes[0]
+    folder = node.get('data_root') or node.get('data_prefix')
+    try:
+        with DATASETS.switch_scope_and_registry(cfg.get('default_scope')) as registry:
+            dataset_type = registry.get(node.get('type'))
+    except Exception:  # an unknown type: the cause already says so
+        dataset_type = None
+    url = getattr(dataset_type, 'url', None)
+    if not isinstance(url, str):
+        return (f'{where}: {_first_line(error)}; the config expects the data in {folder!r} '
+                f'({name}.data_root, data_prefix / ann_file): see '
+                'docs/retraining_guide.md#data for how to get them')
+    message = (f'{where}: {_first_line(error)}; get the data into {folder!r}: download {url} '
+               'and extract it there')
+    downloads = inspect.signature(dataset_type).parameters.get('download')
+    if downloads is not None and not node.get('download', downloads.default):
+        message += f', or let the dataset download it with --cfg-options {name}.download=True'
+    return message
+
+
+def build_dataset(cfg: Config, key: str) -> Any:
+    """Build ``cfg[key].dataset`` as MMEngine's Runner does (in the config's default scope,
+    then ``full_init``).
+
+    A dataset that downloads its data when they are missing (mmpretrain's CIFAR10 with its
+    ``download=True`` default) downloads them here; offline, that fails here, in one line.
+
+    Args:
+        cfg (Config): The config.
+        key (str): The dataloader: ``'train_dataloader'``, ``'val_dataloader'`` or
+            ``'test_dataloader'``.
+
+    Raises:
+        ValueError: the dataset cannot be built (missing files, failed download, bad
+            argument): the cause, the folder the config expects and how to get the data.
+    """
+    try:
+        with DATASETS.switch_scope_and_registry(cfg.get('default_scope')) as registry:
+            dataset = registry.build(cfg[key]['dataset'])
+            if hasattr(dataset, 'full_init'):
+                dataset.full_init()
+    except Exception as error:  # a user-data boundary: any failure is the config's or data's
+        raise ValueError(_missing_data_message(cfg, key, error)) from error
+    return dataset
+
+
+def check_image_channels(cfg: Config, dataset: Any, key: str) -> None:
+    """The images of ``dataset`` (its first sample after the pipeline, C x H x W ``inputs``)
+    must have the channels of the model's ``RelativeNASBackbone`` (``in_channels``, default 3)
+    and of the data preprocessor's ``mean`` / ``std``; configs without a
+    ``RelativeNASBackbone`` only have the preprocessor checked.
+
+    Args:
+        cfg (Config): The config.
+        dataset: The built dataset.
+        key (str): Its dataloader, for the message.
+
+    Raises:
+        ValueError: naming the numbers and the keys to set.
+    """
+    if not len(dataset):
+        raise ValueError(f'{key}.dataset has no samples: check its data_root (and data_prefix / '
+                         'ann_file)')
+    try:
+        inputs = dataset[0]['inputs']
+    except Exception as error:  # a user-data boundary: a file the pipeline cannot read
+        raise ValueError(f'{key}.dataset: cannot read its first sample through the pipeline '
+                         f'({_first_line(error)})') from error
+    if getattr(inputs, 'ndim', None) != 3:
+        return
+    channels = int(inputs.shape[0])
+    model = cfg.get('model') or {}
+    preprocessor_key = ('model.data_preprocessor'
+                        if model.get('data_preprocessor') else 'data_preprocessor')
+    preprocessor = model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
+    lengths = '/'.join(str(length) for length in sorted(
+        {len(preprocessor[name]) for name in ('mean', 'std')
+         if isinstance(preprocessor.get(name), (list, tuple))} - {channels}))
+    values = f'{channels} value{"s" if channels > 1 else ""} each'
+    normalise = (f'{preprocessor_key}.mean=[...] {preprocessor_key}.std=[...] ({values}, not '
+                 f'{lengths})') if lengths else ''
+    backbones = [(name, node) for name, node in iter_module_cfgs(model)
+                 if node.get('type') in BACKBONE_TYPES]
+    model_channels = backbones[0][1].get('in_channels', 3) if backbones else channels
+    if model_channels != channels:
+        raise ValueError(f'{key}.dataset gives {channels}-channel images but the model takes '
+                         f'{model_channels}: set --cfg-options {backbones[0][0]}.in_channels='
+                         f'{channels} {normalise}'.rstrip())
+    if normalise:
+        raise ValueError(f'{key}.dataset gives {channels}-channel images but '
+                         f'{preprocessor_key}.mean / std have {lengths} values: set '
+                         f'--cfg-options {normalise}')
+
+
+def check_loop_data(cfg: Config, loop: str) -> None:
+    """Build the datasets a loop of the Runner reads (``train_loop``: train and val) and check
+    them against the model: classes (:func:`check_classifier_classes`), image channels and
+    normalisation (:func:`check_image_channels`).
+
+    Run it before the Runner, so that a user error ends the tool in one line before a work dir
+    or a log is written. The Runner builds the datasets again: the price of that order is one
+    more read of the annotation files or folder listings.
+
+    Args:
+        cfg (Config): The config.
+        loop (str): ``'train_loop'`` or ``'test_loop'``.
+
+    Raises:
+        ValueError: for the first problem, in one line.
+    """
+    for key in LOOP_DATALOADERS[loop]:
+        loader = cfg.get(key)
+        if not (isinstance(loader, dict) and isinstance(loader.get('dataset'), dict)):
+            continue
+        dataset = build_dataset(cfg, key)
+        check_classifier_classes(cfg, dataset)
+        check_image_channels(cfg, dataset, key)
+
+
+def model_in_channels(model: nn.Module) -> int:
+    """The input channels of the first convolution of ``model`` (3 if it has none)."""
+    return next((module.in_channels for module in model.modules()
+                 if isinstance(module, nn.Conv2d)), 3)
+
+
+def model_input_shape(cfg: Config, model: nn.Module,
+                      shape: Optional[Sequence[int]] = None) -> Tuple[Tuple[int, int, int], str]:
+    """The image a tool feeds ``model``, ``(C, H, W)``, and where its size comes from.
+
+    Args:
+        cfg (Config): The config of the model; H x W are read from it
+            (:func:`mmrnas.utils.config_input_size`) unless ``shape`` is given.
+        model (nn.Module): The built model; C is the input channels of its first convolution
+            (``in_channels`` of a ``RelativeNASBackbone``).
+        shape (Sequence[int], optional): ``--shape``: H, or H W.
+
+    Returns:
+        tuple: ``((C, H, W), 'size from SOURCE')``.
+    """
+    if shape:
+        height, width = (tuple(shape) * 2)[:2]
+        source = '--shape'
+    else:
+        height, width, source = config_input_size(cfg)
+    return (model_in_channels(model), height, width), f'size from {source}'

@@ -42,10 +42,12 @@ def test_from_config():
         SearchBudget.from_config(dict(params=4e4), None, None, 10)
     built = SearchBudget.from_config(dict(params=4e4), DIGITS_NET, ['val_loss', 'params'], 10)
     assert built.settings == dict(constraints=dict(params=[0.0, 4e4]),
-                                  constraint_model=DIGITS_NET,
+                                  constraint_model=dict(DIGITS_NET, in_channels=3),
                                   objectives=['val_loss', 'params'])
     assert built.loss_scale == math.log(10)
     assert built.cost_scales == dict(params=102370, mult_adds=4312320)
+    grey = SearchBudget.from_config(dict(params=4e4), DIGITS_NET, None, 10, in_channels=1)
+    assert grey.cost.config['in_channels'] == 1  # the search data's channels by default
 
 
 def test_constrained_decisions(cost):
@@ -94,3 +96,48 @@ def test_front_of_a_constrained_search_holds_feasible_genotypes_only(cost):
     both.record(RELATIVENAS, 1, 0.1, 99.0)  # infeasible, best loss
     both.record(POOLING, 1, 0.9, 70.0)
     assert [entry['genotype'] for entry in both.front()] == [str(POOLING)]
+
+
+def uniform(op):
+    """Both cells with ``op`` on every edge."""
+    edges = [(op, 0), (op, 1)] * 4
+    return Genotype(edges, range(2, 6), edges, range(2, 6))
+
+
+# 26,466, 58,914 and 75,746 params; DARTS_V1 35,058
+SKIP, DIL5, SEP3 = uniform('skip_connect'), uniform('dil_conv_5x5'), uniform('sep_conv_3x3')
+
+
+@pytest.mark.parametrize('bounds, estimates, pair, teacher', [
+    # An infeasible all-pooling cell (15,458 params, under the low bound) with a low loss
+    # dominates SKIP: measured against every estimate SKIP would add nothing and DIL5 teach;
+    # on the reported (feasible) front SKIP adds more.
+    (dict(params=(20000.0, 102370.0)),
+     [(POOLING, 1, 0.2), (SEP3, 1, 1.5)],
+     [(SKIP, 0.8), (DIL5, 0.1)], 0),
+    # DARTS_V1's first estimate (loss 0.05) was replaced by its latest (2.0): measured against
+    # the stale one RelativeNAS would add nothing and SKIP teach; on the reported front
+    # RelativeNAS adds more.
+    (None, [(get_genotype('DARTS_V1'), 1, 0.05), (get_genotype('DARTS_V1'), 2, 2.0)],
+     [(SKIP, 1.0), (RELATIVENAS, 0.1)], 1),
+])
+def test_pairs_are_decided_on_the_reported_front(cost, bounds, estimates, pair, teacher):
+    """Hypervolume contributions are measured against the entries pareto_front.yaml is chosen
+    from (latest estimate per genotype, feasible only), so the teacher is the member that
+    extends the reported front more."""
+    searched = budget(cost, bounds, ('val_loss', 'params'))
+    for genotype, generation, loss in estimates:
+        searched.record(genotype, generation, loss, None)
+    base = searched.hypervolume_report(searched.front())['value']
+
+    def reported_gain(genotype, loss):
+        trial = budget(cost, bounds, ('val_loss', 'params'))
+        trial.load_state_dict(searched.state_dict())
+        trial.record(genotype, 3, loss, None)
+        return trial.hypervolume_report(trial.front())['value'] - base
+
+    gains = [reported_gain(genotype, loss) for genotype, loss in pair]
+    assert gains[teacher] > gains[1 - teacher] > 0
+    assert searched.teacher([genotype for genotype, _ in pair],
+                            [loss for _, loss in pair]) == teacher
+    assert searched.front_candidates() == [searched.archive[-1]]

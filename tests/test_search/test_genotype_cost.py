@@ -53,12 +53,31 @@ def test_counting_draws_no_random_numbers(digits_cost):
 @pytest.mark.parametrize('config, message', [
     (dict(DIGITS_NET, stem='resnet'),
      "does not build a network: ValueError: stem must be 'imagenet' or 'cifar', got 'resnet'"),
-    (dict(DIGITS_NET, depth=3), "unknown: ['depth'], missing: []"),
+    (dict(DIGITS_NET, depth=3),
+     "train_cfg.constraint_model: unknown key(s) 'depth'; it takes base_channels, num_cells, "
+     'stem, num_classes, input_size'),
     ({k: v for k, v in DIGITS_NET.items() if k != 'input_size'},
-     "unknown: [], missing: ['input_size']"),
+     'train_cfg.constraint_model needs base_channels, num_cells, stem, num_classes, '
+     'input_size (the network you will retrain); missing: input_size'),
+    # the spelling hint of every config key check (mmrnas.utils.check_unknown_keys)
+    ({('base_channel' if k == 'base_channels' else k): v for k, v in DIGITS_NET.items()},
+     "train_cfg.constraint_model: unknown key(s) 'base_channel' (did you mean "
+     "'base_channels'?); it takes base_channels, num_cells, stem, num_classes, input_size"),
     ([8, 5], 'train_cfg.constraint_model must be a dict'),
 ])
 def test_bad_constraint_model_is_one_error(config, message):
     with pytest.raises(ValueError) as error:
         GenotypeCost.from_config(config)
     assert message in str(error.value) and '\n' not in str(error.value)
+
+
+def test_grey_images_count_a_one_channel_stem(digits_cost):
+    """in_channels=1 (a search on grey images): the stem's first conv (3C filters of 3x3)
+    has two input channels fewer, and nothing else changes."""
+    grey = GenotypeCost.from_config(dict(DIGITS_NET, in_channels=1))
+    genotype = get_genotype('RelativeNAS')
+    colour_counts, grey_counts = digits_cost(genotype), grey(genotype)
+    channels, size = DIGITS_NET['base_channels'] * 3, DIGITS_NET['input_size']
+    assert colour_counts['params'] - grey_counts['params'] == 2 * channels * 9
+    assert colour_counts['mult_adds'] - grey_counts['mult_adds'] == 2 * channels * 9 * size**2
+    assert grey.config['in_channels'] == 1 and digits_cost.config['in_channels'] == 3

@@ -24,10 +24,11 @@ def test_hypervolume_of_rectangles():
 
 
 def test_pareto_teacher():
-    archive = [[0.3, 0.3]]
-    assert pareto_teacher([0.2, 0.5], [0.3, 0.5], archive, [1, 1]) == 0  # dominates
-    assert pareto_teacher([0.3, 0.6], [0.3, 0.5], archive, [1, 1]) == 1
-    # a trade-off: a adds (0.3 - 0.1) * (1 - 0.8) = 0.04, b adds (1 - 0.6) * (0.3 - 0.05) = 0.1
-    assert pareto_teacher([0.1, 0.8], [0.6, 0.05], archive, [1, 1]) == 1
-    # both dominated by the archive: neither adds anything, the primary objective decides
-    assert pareto_teacher([0.35, 0.4], [0.4, 0.35], archive, [1, 1]) is None
+    """Dominance first, then the larger hypervolume of the reported front once recorded."""
+    assert pareto_teacher([0.2, 0.5], [0.3, 0.5], 0.1, 0.9) == 0  # dominates
+    assert pareto_teacher([0.3, 0.6], [0.3, 0.5], 0.9, 0.1) == 1
+    # a trade-off: the member leaving the larger front teaches
+    assert pareto_teacher([0.1, 0.8], [0.6, 0.05], 0.53, 0.59) == 1
+    assert pareto_teacher([0.1, 0.8], [0.6, 0.05], 0.59, 0.53) == 0
+    # both leave the front as it was: the primary objective decides
+    assert pareto_teacher([0.35, 0.4], [0.4, 0.35], 0.49, 0.49) is None

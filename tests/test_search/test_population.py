@@ -24,8 +24,8 @@ def test_random():
 
 @pytest.mark.parametrize('size, fix', [(0, 2), (1, 2), (3, 4), (21, 22)])
 def test_random_rejects_bad_size(size, fix):
-    with pytest.raises(ValueError, match=f'must be even and >= 2.*got {size}; use an even size '
-                       f'such as {fix}'):
+    with pytest.raises(ValueError, match=f'must be even and at least 2.*got {size}; use an even '
+                       f'size such as {fix}'):
         Population.random(size, np.random.default_rng(0))
 
 

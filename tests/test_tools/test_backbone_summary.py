@@ -41,3 +41,13 @@ def test_unknown_genotype_is_one_clear_error():
     assert result.returncode == 2
     assert result.stderr.startswith("backbone_summary: error: genotype 'NoSuchNet' is neither")
     assert 'Traceback' not in result.stderr
+
+
+def test_grey_images():
+    """--in-channels 1: the first stem convolution (3C = 108 filters of 3x3) takes one channel,
+    2 x 108 x 9 weights fewer than with three."""
+    result = run('RelativeNAS', '--stem', 'cifar', '--num-classes', '10', '--in-channels', '1')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0].endswith('input 1x1x32x32')
+    assert (f'auxiliary head excluded): {3_928_222 - 2 * 108 * 9:,}' in result.stdout)
+    assert result.stdout.rstrip().endswith(f'({616_832_640 - 2 * 108 * 9 * 32 * 32:,})')

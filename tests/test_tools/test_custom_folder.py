@@ -1,6 +1,7 @@
 """Own data end to end: a generated folder of real PNG / JPEG digits, searched with
 configs/rnas_custom-folder.py and retrained with its retraining config."""
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,70 @@ def test_search_then_retrain_on_the_folder(folder, tmp_path):
     state = torch.load(checkpoint, map_location='cpu', weights_only=False)['state_dict']
     assert [v.shape[0] for k, v in state.items() if k.startswith('head.') and k.endswith(
         '.weight')][-1] == 4
+
+
+#: The image folder's pipelines read 1-channel images (the generated PNGs are grey).
+GREY_SEARCH = ['train_dataloader.dataset.pipeline.0.color_type=grayscale', 'model.in_channels=1']
+GREY_RETRAIN = ['train_dataloader.dataset.pipeline.0.color_type=grayscale',
+                'val_dataloader.dataset.pipeline.0.color_type=grayscale']
+
+
+def tiny_retrain(folder: Path, work_dir: Path) -> list:
+    """argv of one short retraining epoch on ``folder`` (4 classes, no workers)."""
+    return [str(RETRAIN), '--work-dir', str(work_dir), '--cfg-options',
+            'model.head.num_classes=4', 'data_preprocessor.num_classes=4',
+            f'train_dataloader.dataset.data_root={folder}',
+            f'val_dataloader.dataset.data_root={folder}',
+            'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
+            'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False',
+            'train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'train_dataloader.batch_size=16']
+
+
+@pytest.mark.slow
+def test_grey_images_search_then_retrain(folder, tmp_path):
+    """What the search accepts, retraining accepts: a search on the 1-channel images, then its
+    genotype retrained on the same images with a 1-channel stem."""
+    work_dir = tmp_path / 'search'
+    assert load_tool('search').main([
+        str(SEARCH), '--work-dir', str(work_dir), '--cfg-options', *tiny_search(folder),
+        'model.num_classes=4', 'train_cfg.max_generations=2', *GREY_SEARCH]) == 0
+    settings = load_search_checkpoint(str(work_dir / 'checkpoints' / 'search_final.pth')
+                                      )['meta']['settings']
+    # The search's mean / std (0..1 scale) of its 1-channel data, x 255 for the retraining.
+    (mean, ), (std, ) = settings['dataset']['mean'], settings['dataset']['std']
+    retrain_dir = tmp_path / 'retrain'
+    load_tool('train').main(tiny_retrain(folder, retrain_dir) + [
+        f'genotype={work_dir / "best_genotype.yaml"}', 'model.backbone.in_channels=1',
+        f'data_preprocessor.mean=[{mean * 255}]', f'data_preprocessor.std=[{std * 255}]',
+        *GREY_RETRAIN])
+    (accuracy, ) = [s['accuracy/top1'] for s in read_scalars(retrain_dir) if 'accuracy/top1' in s]
+    assert 0.0 <= accuracy <= 100.0
+    state = torch.load(retrain_dir / 'epoch_1.pth', map_location='cpu',
+                       weights_only=False)['state_dict']
+    assert state['backbone.stem.0.weight'].shape == (24, 1, 3, 3)  # 3C, 1 input channel
+
+
+@pytest.mark.parametrize('options, message', [
+    ([], 'train_dataloader.dataset gives 1-channel images but the model takes 3: set '
+         '--cfg-options model.backbone.in_channels=1 data_preprocessor.mean=[...] '
+         'data_preprocessor.std=[...] (1 value each, not 3)'),
+    (['model.backbone.in_channels=1'],
+     'train_dataloader.dataset gives 1-channel images but data_preprocessor.mean / std have 3 '
+     'values: set --cfg-options data_preprocessor.mean=[...] data_preprocessor.std=[...] (1 '
+     'value each, not 3)'),
+])
+def test_grey_images_need_a_grey_model(folder, tmp_path, capfd, monkeypatch, options, message):
+    """Grey images into the colour retraining config: one line naming the keys, before the
+    Runner writes anything (PyTorch's "expected input[...] to have 3 channels" came mid-run)."""
+    work_dir = tmp_path / 'w'
+    argv = tiny_retrain(folder, work_dir) + GREY_RETRAIN + options
+    monkeypatch.setattr(sys, 'argv', ['tools/train.py'] + argv)  # the tool's name in the line
+    with pytest.raises(SystemExit) as exit_info:
+        load_tool('train').main(argv)
+    assert exit_info.value.code == 2
+    out, err = capfd.readouterr()
+    assert err.splitlines() == [f'train.py: error: {message}']
+    assert not work_dir.exists()
 
 
 def break_folder(folder: Path, root: Path, case: str) -> Path:

@@ -13,6 +13,7 @@ from tests.utils import load_tool
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / 'tools' / 'analysis_tools' / 'get_flops.py'
 DIGITS = ROOT / 'configs' / 'retrain' / 'rnas_c8l5_1xb64-12e_digits-16.py'
+CIFAR10 = ROOT / 'configs' / 'retrain' / 'rnas_c36l20_1xb128-600e_cifar10.py'
 
 CONFIG = """
 default_scope = 'mmpretrain'
@@ -37,13 +38,48 @@ def test_cifar10_counts(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[1] == f"genotype: RelativeNAS -> {get_genotype('RelativeNAS')!r}"
-    assert lines[3] == 'input: 1x3x32x32, eval mode'
+    assert lines[3] == 'input: 1x3x32x32 (size from --shape), eval mode'
     assert lines[4] == 'params, auxiliary excluded (paper convention): 3,928,222 (3.928 M)'
     assert lines[5] == 'params, all: 4,404,648 (4.405 M)'
     assert lines[6] == ('mult-adds [counter: RelativeNAS reference rule, conv + linear]: '
                         '616.83 M')
     assert lines[7].startswith('FLOPs [counter: mmengine.analysis.get_model_complexity_info]: ')
     assert lines[7].endswith('(params 4,404,648)')
+
+
+@pytest.mark.slow
+def test_cifar_config_counts_at_32_by_default(capsys, monkeypatch, one_thread):
+    """Without --shape a CIFAR config is counted at the 32x32 it trains on (mmpretrain's 224
+    default gave 25.9 G mult-adds for this network): DARTS_V2 C36 L20, 528.36 M, the count of
+    DARTS's 0.53 G."""
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    load_tool('analysis_tools/get_flops').main([str(CIFAR10), '--cfg-options',
+                                                'genotype=DARTS_V2'])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[3:7] == [
+        'input: 1x3x32x32 (size from train_dataloader.dataset.pipeline RandomCrop(crop_size=32)),'
+        ' eval mode',
+        'params, auxiliary excluded (paper convention): 3,349,342 (3.349 M)',
+        'params, all: 3,825,768 (3.826 M)',
+        'mult-adds [counter: RelativeNAS reference rule, conv + linear]: 528.36 M',
+    ]
+
+
+def test_grey_network_is_counted_with_its_channels(capsys, monkeypatch, one_thread):
+    """The channels come from the model: a 1-channel stem (C8: 24 filters of 3x3) saves
+    2 x 24 x 9 weights and as many mult-adds per pixel of the 16x16 input."""
+    monkeypatch.setenv('OMP_NUM_THREADS', '1')
+    load_tool('analysis_tools/get_flops').main([str(DIGITS), '--cfg-options',
+                                                'model.backbone.in_channels=1'])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[3:5] == [
+        'input: 1x1x16x16 (size from train_dataloader.dataset.pipeline RandomCrop(crop_size=16)),'
+        ' eval mode',
+        # 53,770 with 3 channels
+        f'params, auxiliary excluded (paper convention): {53_770 - 2 * 24 * 9:,} (0.053 M)',
+    ]
+    # 2.45 M with 3 channels: 2 * 24 * 9 * 16 * 16 = 0.11 M less
+    assert lines[6] == 'mult-adds [counter: RelativeNAS reference rule, conv + linear]: 2.34 M'
 
 
 def test_missing_config_is_one_clear_error(tmp_path):
@@ -74,7 +110,7 @@ def test_genotype_override_is_counted(form, name, params, mult_adds, tmp_path, m
         f'config: {DIGITS}',
         f'genotype: {genotype}' if form == 'text' else f'genotype: {spec} -> {genotype}',
         'threads: 1 (OMP_NUM_THREADS=1)',
-        'input: 1x3x16x16, eval mode',
+        'input: 1x3x16x16 (size from --shape), eval mode',
         f'params, auxiliary excluded (paper convention): {params}',
     ]
     assert lines[6] == ('mult-adds [counter: RelativeNAS reference rule, conv + linear]: '

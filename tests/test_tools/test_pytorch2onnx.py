@@ -119,7 +119,8 @@ def test_searched_genotype(tmp_path, capsys):
                    '--out', out, '--cfg-options', *options)
     assert lines[1] == f"genotype: {genotype} -> {get_genotype('PDARTS')!r}"
     assert f'checkpoint: {checkpoint} ({len(model.state_dict())} tensors)' in lines
-    assert 'exported: logits of ImageClassifier, eval mode, input 1x3x16x16' in lines
+    assert ('exported: logits of ImageClassifier, eval mode, input 1x3x16x16 (size from '
+            '--shape)') in lines
     assert '  input: batch x 3 x 16 x 16' in lines and '  logits: batch x 10' in lines
     assert lines[-2].startswith('onnxruntime (CPUExecutionProvider) vs PyTorch at batch 3, '
                                 'max relative error: logits ')
@@ -167,7 +168,8 @@ def test_backbone_pyramid(official_checkpoints, tmp_path, capsys):
     out = tmp_path / 'backbone.onnx'
     lines = export(capsys, CIFAR10, backbone_file, '--shape', '32', '32', '--out', out,
                    '--backbone-only', '--cfg-options', *options)
-    assert 'exported: pyramid of RelativeNASBackbone, eval mode, input 1x3x32x32' in lines
+    assert ('exported: pyramid of RelativeNASBackbone, eval mode, input 1x3x32x32 (size from '
+            '--shape)') in lines
 
     backbone = build_model(CIFAR10, options, backbone_only=True)
     assert backbone.with_aux_feature  # the config's; the export leaves that feature out
@@ -186,6 +188,25 @@ def test_backbone_pyramid(official_checkpoints, tmp_path, capsys):
                                                      (8 * C, 16, 16), (16 * C, 8, 8)]
     for actual, expected in zip(outputs.values(), levels):
         assert_close(actual, expected)
+
+
+@pytest.mark.slow
+def test_grey_network_at_the_config_size(tmp_path, capsys):
+    """Without --shape the input is the size the config trains at, with the model's channels:
+    a 1-channel digits network exports with 1 x 16 x 16 inputs."""
+    options = ['model.backbone.in_channels=1']
+    model = build_model(DIGITS, options)
+    checkpoint = tmp_path / 'grey.pth'
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    out = tmp_path / 'grey.onnx'
+    lines = export(capsys, DIGITS, checkpoint, '--out', out, '--cfg-options', *options)
+    assert ('exported: logits of ImageClassifier, eval mode, input 1x1x16x16 (size from '
+            'train_dataloader.dataset.pipeline RandomCrop(crop_size=16))') in lines
+    assert '  input: batch x 1 x 16 x 16' in lines
+    inputs = torch.randn(3, 1, 16, 16)
+    with torch.no_grad():
+        expected = model(inputs, mode='tensor')
+    assert_close(run_onnxruntime(out, inputs)['logits'], expected)
 
 
 def test_failed_check_writes_nothing(tmp_path, capsys, monkeypatch):

@@ -118,7 +118,7 @@ def one_line_error(capfd, argv) -> str:
     ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraints.params=10000'],
      "train_cfg.constraints.params=(0, 10000) is out of reach: the networks of constraint_model "
      "{'base_channels': 8, 'num_cells': 5, 'stem': 'cifar', 'num_classes': 10, 'input_size': "
-     "16} have 15,458 (pooling on every edge) to 102,370 (sep_conv_5x5 on every edge) params; "
+     "16, 'in_channels': 3} have 15,458 (pooling on every edge) to 102,370 (sep_conv_5x5 on every edge) params; "
      'choose a bound in that range'),
     ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraint_model.stem=resnet'],
      "does not build a network: ValueError: stem must be 'imagenet' or 'cifar', got 'resnet'"),
@@ -248,3 +248,35 @@ def test_paper_config_end_to_end_on_cifar_batches(tmp_path, monkeypatch):
     assert final['mode'] == 'reevaluate' and len(final['members']) == 2
     best = yaml.safe_load(open(work_dir / 'best_genotype.yaml'))
     assert best['normal'] and best['reduce']
+
+
+def test_a_bad_hook_option_is_one_line_before_any_work(tmp_path, capfd):
+    """custom_hooks are built by the preflight: a bad option is refused before the search,
+    not after its last generation."""
+    line = one_line_error(capfd, [CONFIG, '--work-dir', str(tmp_path), '--cfg-options',
+                                  'custom_hooks.0.formats=[jpg]'])
+    assert line.endswith("custom_hooks[0] could not be built: ValueError: GenotypeDumpHook: "
+                         "formats=['jpg'] are not drawing formats; it takes a non-empty list "
+                         "out of png, svg, pdf, e.g. ('png', 'svg')")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_random_transform_in_the_search_pipeline_is_one_line_before_any_reading(
+        tmp_path, capfd, monkeypatch):
+    import mmrnas.datasets.search_data as search_data
+
+    def read(cfg):
+        raise AssertionError('the data were read')
+
+    monkeypatch.setattr(search_data, 'build_search_dataset', read)
+    config = tmp_path / 'random_flip.py'
+    config.write_text(f'_base_ = [{CONFIG!r}]\n'
+                      'train_dataloader = dict(dataset=dict(pipeline=[\n'
+                      "    dict(type='RandomFlip', prob=0.5), dict(type='PackInputs')]))\n")
+    line = one_line_error(capfd, [str(config), '--work-dir', str(tmp_path / 'work')])
+    assert line.endswith(
+        'train_dataloader.dataset.pipeline has random transforms (RandomFlip): the search reads '
+        'the pipeline once when it holds the images (device, host) and for every batch when it '
+        'streams them, so the placements would search on other data; remove them and augment '
+        'with train_dataloader.augment=dict(crop_padding=..., flip=..., cutout=...) (batched on '
+        'the device, the same for every placement)')

@@ -6,6 +6,7 @@ import pickle
 import subprocess
 import sys
 from pathlib import Path
+from urllib.error import URLError
 
 import pytest
 import torch
@@ -149,6 +150,64 @@ def test_missing_pretrained_backbone(config, key, tmp_path, monkeypatch, user_er
     assert 'relativenas_to_mmrnas.py SRC' in message
     assert message.endswith(f'or train from scratch with --cfg-options {key}=None')
     assert not work_dir.exists()
+
+
+CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz'
+
+
+def missing_cifar10(tool: str, tmp_path: Path, options_: dict) -> list:
+    """argv of ``tool`` on the CIFAR-10 config with an empty data_root (train: train and val
+    data, test: test data and a checkpoint file) plus ``options_``."""
+    root = tmp_path / 'cifar10'
+    root.mkdir()
+    loaders = ['train_dataloader', 'val_dataloader'] if tool == 'train' else ['test_dataloader']
+    checkpoint = []
+    if tool == 'test':
+        checkpoint = [str(tmp_path / 'epoch_1.pth')]
+        torch.save({'state_dict': {}}, checkpoint[0])
+    values = {f'{loader}.dataset.data_root': root for loader in loaders}
+    values.update({key.format(loader=loaders[0]): value for key, value in options_.items()})
+    return [str(CIFAR10), *checkpoint, '--work-dir', str(tmp_path / 'run')] + options(values)
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_missing_cifar_offline_is_one_line(tool, tmp_path, monkeypatch, user_error):
+    """No CIFAR-10 files and no network: the download the config asks for (mmpretrain's
+    download=True default) fails in the check before the Runner; one line names the folder and
+    the address. (The download is replaced: the test never touches the network.)"""
+    import mmpretrain.datasets.cifar as cifar
+    attempts = []
+
+    def offline(url, root, **kwargs):
+        attempts.append(url)
+        raise URLError('[Errno -3] Temporary failure in name resolution')
+
+    monkeypatch.setattr(cifar, 'download_and_extract_archive', offline)
+    message = user_error(tool, missing_cifar10(tool, tmp_path, {}))
+    loader = 'train_dataloader' if tool == 'train' else 'test_dataloader'
+    assert message == (
+        f"{tool}.py: error: {loader}.dataset (type='CIFAR10') could not be built: URLError: "
+        '<urlopen error [Errno -3] Temporary failure in name resolution>; get the data into '
+        f"'{tmp_path / 'cifar10'}': download {CIFAR10_URL} and extract it there")
+    assert attempts == [CIFAR10_URL]
+    assert not (tmp_path / 'run').exists()  # refused before the Runner
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_missing_cifar_without_download_is_one_line(tool, tmp_path, monkeypatch, user_error):
+    """download=False: no download is attempted, and the line says how to get the data."""
+    import mmpretrain.datasets.cifar as cifar
+    monkeypatch.setattr(cifar, 'download_and_extract_archive', pytest.fail)
+    message = user_error(tool, missing_cifar10(tool, tmp_path,
+                                               {'{loader}.dataset.download': False}))
+    loader = 'train_dataloader' if tool == 'train' else 'test_dataloader'
+    root = tmp_path / 'cifar10'
+    assert message == (
+        f"{tool}.py: error: {loader}.dataset (type='CIFAR10') could not be built: RuntimeError: "
+        f'Cannot find CIFAR10 dataset in {root}/, you can specify `download=True` to download '
+        f"automatically; get the data into '{root}': download {CIFAR10_URL} and extract it "
+        f'there, or let the dataset download it with --cfg-options {loader}.dataset.download=True')
+    assert not (tmp_path / 'run').exists()
 
 
 def test_train_logs_genotype_text_and_threads(tmp_path, monkeypatch):

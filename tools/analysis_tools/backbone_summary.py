@@ -1,7 +1,7 @@
 """Print a RelativeNASBackbone's feature pyramid, parameters and mult-adds.
 
 Usage: python tools/analysis_tools/backbone_summary.py [GENOTYPE] [--stem imagenet|cifar]
-       [--base-channels C] [--num-cells L] [--num-classes K] [--shape H]
+       [--base-channels C] [--num-cells L] [--num-classes K] [--shape H] [--in-channels N]
 
 GENOTYPE is a known name (default ``RelativeNAS``), a .yaml/.json genotype file or DARTS
 ``Genotype(...)`` text. The parameter count and mult-adds of the matching reference network
@@ -48,6 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='classifier size for the reference count; default 1000 or 10')
     parser.add_argument('--shape', type=int, default=None,
                         help='square input size; default 224 (imagenet) or 32 (cifar)')
+    parser.add_argument('--in-channels', type=int, default=3,
+                        help='image channels: 3 (default) for colour, 1 for grey images')
     return parser.parse_args(argv)
 
 
@@ -61,16 +63,17 @@ def main(argv=None) -> int:
     try:
         backbone = RelativeNASBackbone(
             genotype=args.genotype, stem=args.stem, base_channels=channels, num_cells=cells,
-            out_indices=(0, 1, 2, 3))
+            in_channels=args.in_channels, out_indices=(0, 1, 2, 3))
     except ValueError as error:
         print(f'backbone_summary: error: {error}', file=sys.stderr)
         return 2
     backbone.eval()
     with torch.no_grad():
-        outputs = backbone(torch.zeros(1, 3, size, size))
+        outputs = backbone(torch.zeros(1, args.in_channels, size, size))
 
     print(f'RelativeNASBackbone(genotype={args.genotype!r}, stem={args.stem!r}, '
-          f'base_channels={channels}, num_cells={cells}), input 1x3x{size}x{size}')
+          f'base_channels={channels}, num_cells={cells}), input '
+          f'1x{args.in_channels}x{size}x{size}')
     print(f'{"out index":>9}  {"stride":>6}  {"channels":>8}  output shape')
     for index, (stride, width, out) in enumerate(
             zip(backbone.stage_strides, backbone.stage_channels, outputs)):
@@ -79,7 +82,7 @@ def main(argv=None) -> int:
     print(f'params, backbone: {count_parameters(backbone):,}')
     print(f'params, backbone + {classes}-class classifier (reference convention, auxiliary '
           f'head excluded): {count_parameters(network):,}')
-    mult_adds = count_mult_adds(network, (3, size, size))
+    mult_adds = count_mult_adds(network, (args.in_channels, size, size))
     print(f'mult-adds [counter: RelativeNAS reference rule, conv + linear]: '
           f'{mult_adds / 1e6:.2f} M ({mult_adds:,})')
     return 0

@@ -3,6 +3,11 @@
 Usage: python tools/analysis_tools/get_flops.py CONFIG [--shape H [W]] [--train-mode]
        [--cfg-options KEY=VALUE ...]
 
+The input is one image of the size the config trains or tests at (its test, val or train
+pipeline's crop / resize size, e.g. 32 x 32 for CIFAR, 224 x 224 for ImageNet; see
+:func:`mmrnas.utils.config_input_size`) with the model's input channels, unless ``--shape``
+gives the size; the output names where the size came from.
+
 Prints parameters with and without the auxiliary head (the paper excludes it), the mult-adds of
 the RelativeNAS reference counter (conv + linear only, one image, eval mode; docs/reference.md §8)
 and, side by side, MMEngine's ``get_model_complexity_info`` (an fvcore-style counter that traces
@@ -27,21 +32,23 @@ from mmrnas.utils.cli import (
     describe_threads,
     exit_on_user_errors,
     load_config,
+    model_input_shape,
 )
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Count parameters and mult-adds of a model.')
     parser.add_argument('config', help='config file whose `model` is counted')
-    parser.add_argument('--shape', type=int, nargs='+', default=[224],
-                        help='input size: H (square) or H W; default 224')
+    parser.add_argument('--shape', type=int, nargs='+',
+                        help='input size: H (square) or H W; default: the size the config '
+                        'tests (else trains) at, e.g. 32 for CIFAR, 224 for ImageNet')
     parser.add_argument('--train-mode', action='store_true',
                         help='forward in train mode (the reference does so for BiSeNet)')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,
                         help='override config entries, e.g. model.backbone.base_channels=48 or '
                         'genotype=NAME|FILE|Genotype(...) (every RelativeNASBackbone)')
     args = parser.parse_args(argv)
-    if len(args.shape) not in (1, 2):
+    if args.shape is not None and len(args.shape) not in (1, 2):
         parser.error(f'--shape takes H or H W, got {len(args.shape)} values')
     return args
 
@@ -54,8 +61,7 @@ def main(argv=None) -> None:
         print('\n'.join(describe_genotypes(cfg) + [describe_threads()]))
         init_default_scope(cfg.get('default_scope', 'mmrnas'))
         model = revert_sync_batchnorm(MODELS.build(cfg.model))
-    height, width = (args.shape * 2)[:2]
-    shape = (3, height, width)
+    shape, source = model_input_shape(cfg, model, args.shape)
     total = count_parameters(model, exclude=())
     without_aux = count_parameters(model)
     mult_adds = count_mult_adds(model, shape, train_mode=args.train_mode)
@@ -71,7 +77,7 @@ def main(argv=None) -> None:
     finally:
         logger.setLevel(level)
     mode = 'train' if args.train_mode else 'eval'
-    print(f'input: 1x{shape[0]}x{height}x{width}, {mode} mode')
+    print(f'input: 1x{"x".join(map(str, shape))} ({source}), {mode} mode')
     print(f'params, auxiliary excluded (paper convention): {without_aux:,} '
           f'({without_aux / 1e6:.3f} M)')
     print(f'params, all: {total:,} ({total / 1e6:.3f} M)')

@@ -1,6 +1,6 @@
 """Export the network of a config to ONNX and check it with ONNX Runtime.
 
-Usage: python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --shape H [W] --out FILE
+Usage: python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] [--shape H [W]] --out FILE
        [--backbone-only] [--trust-checkpoint] [--cfg-options KEY=VALUE ...]
 
 Builds ``cfg.model`` (a retraining config: mmpretrain ``ImageClassifier`` with
@@ -15,7 +15,9 @@ the model in eval mode (no drop path; the auxiliary head is not exported) and ex
   its ``out_indices`` (the auxiliary feature of ``with_aux_feature`` is left out).
 
 The input ``input`` is the image batch as the network sees it: normalised by the config's
-``data_preprocessor``, which is not part of the graph. Then ONNX Runtime (CPU) runs the model on
+``data_preprocessor``, which is not part of the graph; its channels are the model's input
+channels and its size ``--shape``, by default the size the config tests (else trains) at
+(:func:`mmrnas.utils.config_input_size`). Then ONNX Runtime (CPU) runs the model on
 a random batch of :data:`CHECK_BATCH` images (the export used :data:`EXPORT_BATCH`) and the
 maximum relative error of every output against PyTorch, ``max|ort - torch| / max|torch|``,
 must be at most :data:`TOLERANCE`; only then is FILE written (atomically). It prints params and
@@ -44,6 +46,7 @@ from mmrnas.utils.cli import (
     describe_threads,
     exit_on_user_errors,
     load_config,
+    model_input_shape,
 )
 from mmrnas.utils.fileio import atomic_write
 
@@ -55,6 +58,8 @@ EXPORT_BATCH = 1
 CHECK_BATCH = 3
 TOLERANCE = 1e-4
 INPUT_NAME = 'input'
+#: One image, C x H x W.
+Shape = Tuple[int, int, int]
 #: What the export (onnx, onnxscript) and its check (onnxruntime) import.
 REQUIRED = ('onnx', 'onnxscript', 'onnxruntime')
 
@@ -65,8 +70,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('config', help='config file whose `model` is exported')
     parser.add_argument('checkpoint', nargs='?',
                         help='weights (an MMEngine checkpoint); without it the initial weights')
-    parser.add_argument('--shape', nargs='+', required=True, metavar='H [W]',
-                        help='input size: H W, or H for a square input')
+    parser.add_argument('--shape', nargs='+', metavar='H [W]',
+                        help='input size: H W, or H for a square input; default: the size the '
+                        'config tests (else trains) at')
     parser.add_argument('--out', required=True, help='the .onnx file to write')
     parser.add_argument('--backbone-only', action='store_true',
                         help="export the backbone's pyramid levels instead of the logits")
@@ -185,7 +191,7 @@ def output_names(module: TensorForward, backbone_only: bool, num_outputs: int) -
     return [f'level{level}' for level in levels]
 
 
-def probe(module: nn.Module, height: int, width: int) -> Tuple[torch.Tensor, ...]:
+def probe(module: nn.Module, shape: Shape) -> Tuple[torch.Tensor, ...]:
     """Outputs of one forward at the export batch size.
 
     Raises:
@@ -193,19 +199,19 @@ def probe(module: nn.Module, height: int, width: int) -> Tuple[torch.Tensor, ...
     """
     try:
         with torch.no_grad():
-            outputs = as_outputs(module(torch.zeros(EXPORT_BATCH, 3, height, width)))
+            outputs = as_outputs(module(torch.zeros(EXPORT_BATCH, *shape)))
     except (RuntimeError, ValueError) as error:
-        raise ValueError(f'--shape {height} {width}: the network does not run on this input '
-                         f'size ({str(error).strip().splitlines()[0]})') from None
+        raise ValueError(f'--shape {shape[1]} {shape[2]}: the network does not run on this '
+                         f'input size ({str(error).strip().splitlines()[0]})') from None
     if not all(isinstance(output, torch.Tensor) for output in outputs):
         raise ValueError('the exported forward must return tensors')
     return outputs
 
 
-def export_onnx(module: nn.Module, height: int, width: int, names: List[str]) -> bytes:
+def export_onnx(module: nn.Module, shape: Shape, names: List[str]) -> bytes:
     """The serialised ONNX model, exported with a dynamic batch axis."""
     program = torch.onnx.export(
-        module, (torch.randn(EXPORT_BATCH, 3, height, width), ),
+        module, (torch.randn(EXPORT_BATCH, *shape), ),
         input_names=[INPUT_NAME],
         output_names=names,
         opset_version=OPSET,
@@ -225,10 +231,10 @@ def onnxruntime_session(model: bytes):
     return ort.InferenceSession(model, options, providers=['CPUExecutionProvider'])
 
 
-def relative_errors(module: nn.Module, session, height: int, width: int) -> Dict[str, float]:
+def relative_errors(module: nn.Module, session, shape: Shape) -> Dict[str, float]:
     """``max|ort - torch| / max|torch|`` per output on a random batch of ``CHECK_BATCH``."""
     generator = torch.Generator().manual_seed(0)
-    inputs = torch.randn(CHECK_BATCH, 3, height, width, generator=generator)
+    inputs = torch.randn(CHECK_BATCH, *shape, generator=generator)
     with torch.no_grad():
         expected = as_outputs(module(inputs))
     actual = session.run(None, {INPUT_NAME: inputs.numpy()})
@@ -256,7 +262,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if missing:
             raise ValueError(f'{", ".join(missing)} not installed: '
                              'pip install -r requirements/tests.txt')
-        height, width = parse_shape(args.shape)
+        size = None if args.shape is None else parse_shape(args.shape)
         if osp.isdir(args.out):
             raise ValueError(f'--out {args.out} is a folder, give a file name')
         if args.checkpoint is not None and not osp.isfile(args.checkpoint):
@@ -274,23 +280,24 @@ def main(argv: Optional[List[str]] = None) -> int:
             loaded = load_weights(model, args.checkpoint, args.backbone_only,
                                   args.trust_checkpoint)
             print(f'checkpoint: {args.checkpoint} ({loaded} tensors)')
-        names = output_names(module, args.backbone_only,
-                             len(probe(module, height, width)))
+        shape, source = model_input_shape(cfg, model, size)
+        names = output_names(module, args.backbone_only, len(probe(module, shape)))
 
     params = count_parameters(module)
-    mult_adds = count_mult_adds(module, (3, height, width))
-    print(f'exported: {content}, eval mode, input {EXPORT_BATCH}x3x{height}x{width}')
+    mult_adds = count_mult_adds(module, shape)
+    print(f'exported: {content}, eval mode, input {EXPORT_BATCH}x{"x".join(map(str, shape))} '
+          f'({source})')
     kind = 'backbone' if args.backbone_only else 'auxiliary excluded (paper convention)'
     print(f'params, {kind}: {params:,} ({params / 1e6:.3f} M)')
     print(f'mult-adds [counter: RelativeNAS reference rule, conv + linear]: '
           f'{mult_adds / 1e6:.2f} M')
-    onnx_model = export_onnx(module, height, width, names)
+    onnx_model = export_onnx(module, shape, names)
     print(f'exporter: torch.onnx.export(dynamo=True), opset {OPSET}, batch axis dynamic '
           f'(exported at batch {EXPORT_BATCH})')
     session = onnxruntime_session(onnx_model)
     for meta in session.get_inputs() + session.get_outputs():
         print(f'  {meta.name}: {describe_shape(meta.shape)}')
-    errors = relative_errors(module, session, height, width)
+    errors = relative_errors(module, session, shape)
     print(f'onnxruntime (CPUExecutionProvider) vs PyTorch at batch {CHECK_BATCH}, max relative '
           'error: ' + ', '.join(f'{name} {error:.2e}' for name, error in errors.items()))
     failed = {name: error for name, error in errors.items() if not error <= TOLERANCE}

@@ -17,6 +17,7 @@ model = dict(
         type='RelativeNASBackbone',
         genotype=genotype,
         stem='cifar',
+        in_channels=3,  # image channels: 1 for grey images (as the search's model.in_channels)
         base_channels=36,
         num_cells=20,
         with_aux_feature=True),

@@ -15,5 +15,6 @@ model = dict(
         type='RelativeNASBackbone',
         genotype=genotype,
         stem='imagenet',
+        in_channels=3,  # image channels: 1 for grey images (as the search's model.in_channels)
         base_channels=46,
         num_cells=14))

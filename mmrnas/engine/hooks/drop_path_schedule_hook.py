@@ -30,10 +30,15 @@ class DropPathScheduleHook(Hook):
     priority = 'NORMAL'
 
     def __init__(self, max_rate: float = 0.3, max_epochs: Optional[int] = None) -> None:
-        if not 0 <= max_rate < 1:
-            raise ValueError(f'max_rate must be in [0, 1), got {max_rate}')
-        if max_epochs is not None and max_epochs <= 0:
-            raise ValueError(f'max_epochs must be positive, got {max_epochs}')
+        if isinstance(max_rate, bool) or not isinstance(max_rate, (int, float)) or not (
+                0 <= max_rate < 1):
+            raise ValueError(f'DropPathScheduleHook: max_rate={max_rate!r} is not a drop-path '
+                             f'probability; it takes a number in [0, 1), e.g. 0.3')
+        if max_epochs is not None and (isinstance(max_epochs, bool)
+                                       or not isinstance(max_epochs, int) or max_epochs <= 0):
+            raise ValueError(f"DropPathScheduleHook: max_epochs={max_epochs!r} is not a number "
+                             f"of epochs; it takes a positive integer, or None for the runner's "
+                             f"max_epochs")
         self.max_rate = max_rate
         self.max_epochs = max_epochs
 

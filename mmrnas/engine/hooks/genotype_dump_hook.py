@@ -41,14 +41,26 @@ class GenotypeDumpHook(Hook):
 
     Args:
         draw (bool): Draw the best cells. Defaults to True.
-        formats (Sequence[str]): Drawing formats. Defaults to ``('png', 'svg')``.
+        formats (Sequence[str]): Drawing formats, out of
+            :data:`~mmrnas.visualization.cell_drawing.FORMATS` (one format may be given as a
+            string). Defaults to ``('png', 'svg')``.
     """
 
     priority = 'LOW'
 
     def __init__(self, draw: bool = True, formats: Sequence[str] = ('png', 'svg')):
+        from mmrnas.visualization.cell_drawing import FORMATS
+        if not isinstance(draw, bool):
+            raise ValueError(f'GenotypeDumpHook: draw={draw!r} is not a switch; it takes True '
+                             f'or False')
+        given = [formats] if isinstance(formats, str) else formats
+        if not (isinstance(given, (list, tuple)) and given
+                and all(fmt in FORMATS for fmt in given)):
+            raise ValueError(f'GenotypeDumpHook: formats={formats!r} are not drawing formats; '
+                             f'it takes a non-empty list out of {", ".join(FORMATS)}, e.g. '
+                             f"('png', 'svg')")
         self.draw = draw
-        self.formats = tuple(formats)
+        self.formats = tuple(given)
 
     @master_only
     def before_train(self, runner) -> None:

@@ -22,13 +22,18 @@ class SearchPlotHook(Hook):
     and the generation's lr.
 
     Args:
-        filename (str): Output file name in ``work_dir``. Defaults to
-            ``'search_progress.png'``.
+        filename (str): Output file in ``work_dir``, a relative path ending in ``.png``.
+            Defaults to ``'search_progress.png'``.
     """
 
     priority = 'LOW'
 
     def __init__(self, filename: str = 'search_progress.png'):
+        if not (isinstance(filename, str) and filename.endswith('.png')
+                and not osp.isabs(filename)):
+            raise ValueError(f"SearchPlotHook: filename={filename!r} is not a PNG file in "
+                             f"work_dir; it takes a relative path ending in '.png', e.g. "
+                             f"'search_progress.png'")
         self.filename = filename
 
     @master_only

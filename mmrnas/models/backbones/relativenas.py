@@ -24,11 +24,13 @@ class RelativeNASBackbone(BaseModule):
     ``num_cells`` cells, with reduction cells (stride 2, channels doubled) at
     ``num_cells // 3`` and ``2 * num_cells // 3``. Two stems, as in the reference:
 
-    - ``'imagenet'`` (``NetworkImageNet``): ``stem0`` = Conv3x3 s2 (3 -> C//2), BN, ReLU,
+    - ``'imagenet'`` (``NetworkImageNet``): ``stem0`` = Conv3x3 s2 (in -> C//2), BN, ReLU,
       Conv3x3 s2 (C//2 -> C), BN; ``stem1`` = ReLU, Conv3x3 s2 (C -> C), BN. Cell inputs are
       ``stem0(x)`` and ``stem1(stem0(x))``; the first cell sees a reduced previous state.
-    - ``'cifar'`` (``NetworkCIFAR``): ``stem`` = Conv3x3 (3 -> 3C), BN, feeding both inputs
+    - ``'cifar'`` (``NetworkCIFAR``): ``stem`` = Conv3x3 (in -> 3C), BN, feeding both inputs
       of the first cell.
+
+    ``in`` is ``in_channels``, the image channels (3 in the reference; 1 for grey images).
 
     The outputs form a 4-stage pyramid; ``out_indices`` picks from it:
 
@@ -55,6 +57,8 @@ class RelativeNASBackbone(BaseModule):
         stem (str): ``'imagenet'`` or ``'cifar'``. Defaults to ``'imagenet'``.
         base_channels (int): C, the node channels of the first cells. Defaults to 46.
         num_cells (int): Number of cells L (at least 3). Defaults to 14.
+        in_channels (int): Channels of the input images: 3 for colour, 1 for grey images
+            (what the search's ``model.in_channels`` was). Defaults to 3.
         out_indices (Sequence[int] | int): Pyramid levels to output, in 0..3 (negative indices
             count from the end); outputs come in level order. Defaults to ``(3, )``.
         frozen_stages (int): Freeze (eval mode, no gradient) stages 0..``frozen_stages``;
@@ -84,6 +88,7 @@ class RelativeNASBackbone(BaseModule):
                  stem: str = 'imagenet',
                  base_channels: int = 46,
                  num_cells: int = 14,
+                 in_channels: int = 3,
                  out_indices: Union[Sequence[int], int] = (3, ),
                  frozen_stages: int = -1,
                  norm_eval: bool = False,
@@ -95,11 +100,15 @@ class RelativeNASBackbone(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if stem not in ('imagenet', 'cifar'):
             raise ValueError(f"stem must be 'imagenet' or 'cifar', got {stem!r}")
+        if isinstance(in_channels, bool) or not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(f'in_channels must be a positive int (the image channels: 3 for '
+                             f'colour, 1 for grey images), got {in_channels!r}')
         if not -1 <= frozen_stages < NUM_STAGES:
             raise ValueError(
                 f'frozen_stages must be in [-1, {NUM_STAGES - 1}], got {frozen_stages}')
         self.genotype = resolve_genotype(genotype)
         self.stem_type = stem
+        self.in_channels = in_channels
         self.base_channels = base_channels
         self.num_cells = num_cells
         self.out_indices = self._check_out_indices(out_indices)
@@ -116,14 +125,14 @@ class RelativeNASBackbone(BaseModule):
         if stem == 'cifar':
             stem_channels = 3 * C
             self.stem = nn.Sequential(
-                nn.Conv2d(3, stem_channels, 3, padding=1, bias=False),
+                nn.Conv2d(in_channels, stem_channels, 3, padding=1, bias=False),
                 build_norm_layer(norm_cfg, stem_channels))
             # Both inputs of the first cell are the stem output.
             stem_stride, stride, reduction_prev = 1, 1, False
         else:
             stem_channels = C
             self.stem0 = nn.Sequential(
-                nn.Conv2d(3, C // 2, 3, stride=2, padding=1, bias=False),
+                nn.Conv2d(in_channels, C // 2, 3, stride=2, padding=1, bias=False),
                 build_norm_layer(norm_cfg, C // 2),
                 nn.ReLU(inplace=True),
                 nn.Conv2d(C // 2, C, 3, stride=2, padding=1, bias=False),

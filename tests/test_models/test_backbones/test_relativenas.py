@@ -101,6 +101,38 @@ def test_invalid_arguments():
         small(frozen_stages=4)
 
 
+@pytest.mark.parametrize('stem, first_conv, channels', [
+    ('cifar', 'stem.0', 12), ('imagenet', 'stem0.0', 2)])
+def test_in_channels(stem, first_conv, channels):
+    """Grey images: only the first convolution of the stem changes (9 weights per output
+    channel less than with 3 input channels); outputs are those of a colour backbone."""
+    torch.manual_seed(0)
+    colour = small(stem=stem, out_indices=(0, 1, 2, 3)).eval()
+    torch.manual_seed(0)
+    grey = small(stem=stem, in_channels=1, out_indices=(0, 1, 2, 3)).eval()
+    assert (colour.in_channels, grey.in_channels) == (3, 1)
+    conv = grey.get_submodule(first_conv)
+    assert (conv.in_channels, tuple(conv.weight.shape)) == (1, (channels, 1, 3, 3))
+    assert paper_params(colour) - paper_params(grey) == 2 * channels * 9
+    assert [key for key, value in grey.state_dict().items()
+            if value.shape != colour.state_dict()[key].shape] == [f'{first_conv}.weight']
+    with torch.no_grad():
+        grey_outs = grey(torch.randn(2, 1, 32, 32))
+        colour_outs = colour(torch.randn(2, 3, 32, 32))
+    assert [o.shape for o in grey_outs] == [o.shape for o in colour_outs]
+    with pytest.raises(RuntimeError, match='expected input'):
+        grey(torch.randn(2, 3, 32, 32))
+
+
+@pytest.mark.parametrize('in_channels', [0, -1, 1.0, True, '3', None])
+def test_invalid_in_channels(in_channels):
+    with pytest.raises(ValueError) as error:
+        small(in_channels=in_channels)
+    assert str(error.value) == (
+        'in_channels must be a positive int (the image channels: 3 for colour, 1 for grey '
+        f'images), got {in_channels!r}')
+
+
 def test_aux_feature_in_train_and_eval():
     backbone = small(out_indices=(1, 3), with_aux_feature=True)
     assert backbone.aux_channels == 64
