@@ -119,13 +119,19 @@ def usable(variant: Dict, device: torch.device) -> bool:
 
 
 def cuda_tests() -> dict:
-    """pytest on the test files that hold CUDA-only tests."""
+    """pytest on the test files that hold CUDA-only tests, in one process.
+
+    The GPU machine's image has pytest but not pytest-xdist, so pytest.ini's ``addopts``
+    (``-n auto ...``, which needs xdist) are replaced: ``-p no:xdist`` or ``-n 0`` alone would
+    still fail on ``-n auto``; with ``-o addopts=...`` it runs the same with or without xdist.
+    """
     import subprocess
     files = ['tests/test_search/test_cuda_graph.py', 'tests/test_search/test_concurrent.py',
              'tests/test_datasets/test_device_data.py',
              'tests/test_engine/test_search_loop.py::test_cuda_resume_after_kill_is_exact']
-    done = subprocess.run([sys.executable, '-m', 'pytest', '-q', '-rs', '-p', 'no:cacheprovider',
-                           *files], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, '-m', 'pytest', '-o', 'addopts=--strict-markers',
+                           '-q', '-rs', '-p', 'no:cacheprovider', *files],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
     return dict(returncode=done.returncode, output=done.stdout[-3000:] + done.stderr[-1000:])
 
 

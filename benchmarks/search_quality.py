@@ -86,7 +86,8 @@ FULL = dict(proxies=PROXIES, calibration_genotypes=8, ranking_random=17, standal
 MINI = dict(proxies=(dict(name='mini', size=8, base_channels=2, epochs=1), ),
             calibration_genotypes=2, ranking_random=2, standalone_seeds=2, search_seeds=(0, 1),
             estimate_orders=2, search_options=('train_cfg.max_generations=1',
-                                               'train_cfg.population_size=2'),
+                                               'train_cfg.population_size=2',
+                                               'model.base_channels=4', 'model.num_cells=3'),
             bootstrap=50)
 
 
@@ -298,7 +299,8 @@ def estimate_all(tool, work_dir: str, options: List[str], seed: int, checkpoint:
     does, once per data order (the data generator seeded with the order)."""
     from mmrnas.engine import load_search_checkpoint
     args = tool.parse_args([SEARCH_CONFIG, '--work-dir', work_dir, '--cfg-options', *options])
-    loop = tool.prepare(args, seed, False).train_loop
+    loop = tool.prepare(tool.seed_config(tool.load_search_config(args), args, seed,
+                                         False)).train_loop
     weight_set = load_search_checkpoint(checkpoint)['weight_set']
     estimates = {}
     for genotype in genotypes:

@@ -19,6 +19,19 @@ def pytest_configure(config):
         os.environ.setdefault('OMP_NUM_THREADS', str(threads))
 
 
+def pytest_collection_modifyitems(config, items):
+    """Test files with the most slow integration tests first, each file's tests kept together
+    and in order: pytest-xdist hands out whole files (``--dist loadfile``), and the longest
+    ones last would leave one worker waiting for the other at the end."""
+    files = {}
+    for item in items:
+        files.setdefault(item.nodeid.split('::')[0], []).append(item)
+    slow = {name: sum(item.get_closest_marker('slow') is not None for item in tests)
+            for name, tests in files.items()}
+    items[:] = [item for name in sorted(files, key=lambda name: -slow[name])
+                for item in files[name]]
+
+
 def _restore_default_scope():
     saved = copy.copy(DefaultScope._instance_dict)
     yield

@@ -27,11 +27,13 @@ of another search) ends in one line on stderr and exit code 2, before any work; 
 which generation was saved last and prints the command that continues the search.
 """
 import argparse
+import copy
 import json
 import os
 import os.path as osp
 import shlex
 import sys
+import tempfile
 import time
 from typing import Dict, List, Optional, Union
 
@@ -114,8 +116,12 @@ def interrupted_message(loop, argv: List[str], config: str, work_dir: str) -> st
     done, total = loop.epoch, loop.max_generations
     checkpoint = last_checkpoint_path(loop.work_dir)
     if checkpoint is None:
-        return (f'interrupted in generation {done + 1}/{total}, before the first checkpoint: '
-                f'nothing to resume; start the search again')
+        if not search_traces(work_dir):
+            return (f'interrupted in generation {done + 1}/{total}, before the first '
+                    f'checkpoint: nothing to resume; start the search again')
+        # Earlier seeds are done: --resume keeps them and starts this one again.
+        return (f'interrupted in generation {done + 1}/{total} of {loop.work_dir}, before its '
+                f'first checkpoint. Continue with: {resume_command(argv, config, work_dir)}')
     where = ('the final selection' if done == total else f'generation {done + 1}/{total}')
     return (f'interrupted during {where}; the last checkpoint {checkpoint} holds generation '
             f'{done}/{total}. Continue with: {resume_command(argv, config, work_dir)}')
@@ -130,30 +136,68 @@ def requested_resume(cfg: Config, flag: Union[None, bool, str]) -> Union[bool, s
     return bool(cfg.get('resume', False)) if resume is None else resume
 
 
-def seed_resumes(work_dir: str, seeds: List[int]) -> Dict[int, bool]:
-    """With ``--resume --seeds``: which seeds continue (their folder holds a search) and which
-    start (not reached yet). Raises when none has a search to continue."""
-    resumes = {seed: bool(search_traces(osp.join(work_dir, f'seed_{seed}'))) for seed in seeds}
-    if not any(resumes.values()):
-        raise FileNotFoundError(f'resume: none of the seeds {seeds} has a search to continue in '
-                                f'{work_dir}/seed_<S>; start them without --resume')
-    return resumes
+def plan_runs(work_dir: str, seeds: Optional[List[int]], resume: Union[bool, str],
+              start_over: bool) -> Dict[Optional[int], Union[bool, str]]:
+    """What each search of the command resumes (``{None: resume}`` without ``--seeds``), after
+    refusing, before any work, a new search in a work dir (or a seed's folder) that holds one.
+
+    With ``--seeds``, a seed whose folder holds a search resumes under ``--resume`` and one
+    that does not starts; new seeds may join a work dir of earlier seeds.
+    """
+    if start_over and resume:
+        raise ValueError('--start-over starts a new search: it cannot go with --resume (nor '
+                         'with train_cfg.resume or resume=True in the config)')
+    if not seeds:
+        if not (resume or start_over):
+            check_new_search_work_dir(work_dir)
+        return {None: resume}
+    folders = {seed: osp.join(work_dir, f'seed_{seed}') for seed in seeds}
+    if resume:
+        if not search_traces(work_dir):
+            raise FileNotFoundError(f'resume: no search to continue in {work_dir} (no seed_<S> '
+                                    f'folder holds one); start the seeds without --resume')
+        return {seed: bool(search_traces(folder)) for seed, folder in folders.items()}
+    if not start_over:
+        for folder in folders.values():
+            check_new_search_work_dir(folder)
+    return dict.fromkeys(seeds, False)
 
 
-def prepare_work_dir(work_dir: str, resume: Union[bool, str], start_over: bool) -> None:
-    """Before any work: refuse a new search in a work dir that holds one, or with
-    ``--start-over`` move that search aside (rank 0; the other ranks wait)."""
-    if start_over:
-        if resume:
-            raise ValueError('--start-over starts a new search: it cannot go with --resume '
-                             '(or train_cfg.resume=True)')
-        if is_main_process():
-            moved = move_search_aside(work_dir)
-            if moved is not None:
-                print(f'moved the earlier contents of {work_dir} to {moved}')
-        barrier()
-    elif not resume:
-        check_new_search_work_dir(work_dir)
+def seed_config(cfg: Config, args: argparse.Namespace, seed: Optional[int],
+                resume: Union[bool, str]) -> Config:
+    """A copy of the command's config for one search: for a seed of ``--seeds``, in its
+    sub-folder with ``randomness.seed = seed``; ``resume`` set."""
+    cfg = copy.deepcopy(cfg)
+    # The search loop runs its own data parallelism (per candidate, see
+    # RelativeNASSearchLoop): the process group starts in main() and the Runner must not wrap
+    # the weight set in DistributedDataParallel, so it sees launcher='none'.
+    cfg.launcher = 'none'
+    if seed is not None:
+        cfg.work_dir = osp.join(cfg.work_dir, f'seed_{seed}')
+        cfg.randomness = dict(cfg.get('randomness') or {}, seed=seed)
+        cfg.train_cfg.pop('seed', None)
+        # Runner names its logger and visualizer after the experiment: one per seed.
+        cfg.experiment_name = (f'{osp.splitext(osp.basename(args.config))[0]}_seed{seed}_'
+                               f'{time.strftime("%Y%m%d_%H%M%S")}')
+    # The loop resumes its own state; MMEngine's runner-level resume stays off.
+    cfg.resume = False
+    cfg.train_cfg.resume = resume
+    return cfg
+
+
+def start_over(cfg: Config, args: argparse.Namespace) -> None:
+    """``--start-over``: check the whole config as a new search first (in a scratch work dir:
+    a mistake must not cost the earlier search its place), then move what the work dir holds
+    aside (rank 0; the other ranks wait)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        probe = seed_config(cfg, args, args.seeds[0] if args.seeds else None, False)
+        probe.work_dir = scratch
+        check_search_config(probe)
+    if is_main_process():
+        moved = move_search_aside(cfg.work_dir)
+        if moved is not None:
+            print(f'moved the earlier search in {cfg.work_dir} to {moved}')
+    barrier()
 
 
 def check_seeds(seeds: List[int], resume) -> None:
@@ -191,28 +235,16 @@ def load_search_config(args: argparse.Namespace) -> Config:
     """The config with the command line's options and work dir."""
     cfg = load_config(args.config, args.cfg_options)
     set_work_dir(cfg, args.config, args.work_dir)
+    if not isinstance(cfg.get('train_cfg'), dict):
+        raise ValueError("a search config needs train_cfg=dict(type='RelativeNASSearchLoop', "
+                         '...)')
     return cfg
 
 
-def prepare(args: argparse.Namespace, seed: Optional[int], resume: Union[bool, str]):
-    """Load and check the config (for one seed of ``--seeds``, in its sub-folder) and build
-    the runner. User errors end here, before any work."""
+def prepare(cfg: Config):
+    """Check one search's config and build its runner. User errors end here, before any
+    work."""
     with exit_on_user_errors():
-        cfg = load_search_config(args)
-        # The search loop runs its own data parallelism (per candidate, see
-        # RelativeNASSearchLoop): the process group starts here and the Runner must not wrap
-        # the weight set in DistributedDataParallel, so it sees launcher='none'.
-        cfg.launcher = 'none'
-        if seed is not None:
-            cfg.work_dir = osp.join(cfg.work_dir, f'seed_{seed}')
-            cfg.randomness = dict(cfg.get('randomness') or {}, seed=seed)
-            cfg.train_cfg.pop('seed', None)
-            # Runner names its logger and visualizer after the experiment: one per seed.
-            cfg.experiment_name = (f'{osp.splitext(osp.basename(args.config))[0]}_seed{seed}_'
-                                   f'{time.strftime("%Y%m%d_%H%M%S")}')
-        # The loop resumes its own state; MMEngine's runner-level resume stays off.
-        cfg.resume = False
-        cfg.train_cfg.resume = resume
         check_work_dir(cfg.work_dir)
         # Everything the loop would refuse, before the Runner logs the environment and config.
         check_search_config(cfg)
@@ -222,22 +254,23 @@ def prepare(args: argparse.Namespace, seed: Optional[int], resume: Union[bool, s
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    # The config is read once: a --start-over may move a config dumped in the work dir.
     with exit_on_user_errors():
         cfg = load_search_config(args)
         resume = requested_resume(cfg, args.resume)
         init_distributed(args.launcher)
         check_work_dir(cfg.work_dir)
-        prepare_work_dir(cfg.work_dir, resume, args.start_over)
-        resumes = {None: resume}
         if args.seeds:
             check_seeds(args.seeds, resume)
-            resumes = (seed_resumes(cfg.work_dir, args.seeds) if resume else dict.fromkeys(
-                args.seeds, False))
+        runs = plan_runs(cfg.work_dir, args.seeds, resume, args.start_over)
     results = []
-    # The preflight check and the run (and every seed) read the data once.
+    # The preflight checks and the runs (and every seed) read the data once.
     with reuse_search_data():
-        for seed, seed_resume in resumes.items():
-            runner = prepare(args, seed, seed_resume)
+        if args.start_over:
+            with exit_on_user_errors():
+                start_over(cfg, args)
+        for seed, seed_resume in runs.items():
+            runner = prepare(seed_config(cfg, args, seed, seed_resume))
             try:
                 runner.train()
             except KeyboardInterrupt:

@@ -64,7 +64,8 @@ def resume_checkpoint_path(work_dir: str) -> str:
     if path is None:
         raise FileNotFoundError(
             f'resume: no search to continue in {work_dir} (no {LAST_CHECKPOINT_FILE} file); '
-            f'start a new search without --resume, or give a checkpoint with --resume PATH')
+            f'start a new search without --resume (and train_cfg.resume=False), or give a '
+            f'checkpoint with --resume PATH')
     if not osp.isfile(path):
         folder = osp.join(work_dir, 'checkpoints')
         there = sorted(f for f in os.listdir(folder) if f.endswith('.pth')) if osp.isdir(

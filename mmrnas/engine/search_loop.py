@@ -33,6 +33,7 @@ from .search_checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_KIND,
     capture_rng_states,
+    last_checkpoint_path,
     load_search_checkpoint,
     restore_rng_states,
     resume_checkpoint_path,
@@ -55,7 +56,7 @@ from .search_settings import (
     plain,
     settings_diff,
 )
-from .search_work_dir import check_new_search_work_dir, search_traces
+from .search_work_dir import check_new_search_work_dir, move_search_aside, search_traces
 
 __all__ = ['RelativeNASSearchLoop']
 
@@ -166,7 +167,9 @@ class RelativeNASSearchLoop(BaseLoop):
             shapes the result) and come from the same device type; any difference is one
             error naming each changed key. True without a checkpoint to continue is an error;
             False (a new search) is refused in a work dir that holds a search
-            (:mod:`~mmrnas.engine.search_work_dir`).
+            (:mod:`~mmrnas.engine.search_work_dir`). None (default): MMEngine's top-level
+            ``resume`` of the config. A resume from an earlier checkpoint than the work dir's
+            newest first copies the work dir into ``previous_searches/<time>/``.
         resume_changes (Sequence[str]): Settings a resume may change on purpose (out of
             :data:`~mmrnas.engine.search_settings.RESUME_CHANGEABLE`), e.g.
             ``['max_generations']`` to extend a search (the cosine lr and drop-path schedules
@@ -199,7 +202,7 @@ class RelativeNASSearchLoop(BaseLoop):
                  population_update: str = 'slow_fast',
                  final_selection: str = 'reevaluate',
                  seed: Optional[int] = None,
-                 resume: Union[bool, str] = False,
+                 resume: Union[None, bool, str] = None,
                  resume_changes: Sequence[str] = (),
                  max_keep_checkpoints: int = 3,
                  precision: str = 'fp32',
@@ -231,7 +234,6 @@ class RelativeNASSearchLoop(BaseLoop):
         self._seed_given = seed is not None or (runner.cfg.get('randomness')
                                                 or {}).get('seed') is not None
         self.seed = runner.seed if seed is None else seed
-        self.resume = resume
         self.resume_changes = tuple(resume_changes)
         self.max_keep_checkpoints = max_keep_checkpoints
         self.work_dir = runner.work_dir
@@ -325,6 +327,8 @@ class RelativeNASSearchLoop(BaseLoop):
         #: only ones rotation deletes.
         self.written_checkpoints: List[str] = []
         self._resume_path, self._resume_state = (None, None)
+        if resume is None:  # MMEngine's top-level key, as the Runner reads it
+            resume = bool(runner.cfg.get('resume', False))
         if resume:
             self._resume_path, self._resume_state = self._read_checkpoint(resume)
         else:
@@ -362,6 +366,7 @@ class RelativeNASSearchLoop(BaseLoop):
     def run(self):
         """Run the remaining generations and the final selection."""
         if self._resume_state is not None:
+            self._keep_later_results()
             self._apply_checkpoint()
         else:
             torch.manual_seed(self._drop_path_seed)
@@ -651,9 +656,9 @@ class RelativeNASSearchLoop(BaseLoop):
                                     f'the last checkpoint of the work dir')
         own = osp.realpath(self.checkpoint_dir)
         if osp.dirname(osp.realpath(path)) != own and search_traces(self.work_dir):
-            raise ValueError(f'resume: {path} is not a checkpoint of the search in '
-                             f'{self.work_dir}, which holds another search; continue it in a '
-                             f'new work dir (--work-dir DIR)')
+            raise ValueError(f'resume: {path} is outside {self.checkpoint_dir}, and the work dir '
+                             f'holds a search that it would mix with; continue it in a new '
+                             f'work dir (--work-dir DIR)')
         state = load_search_checkpoint(path)
         written_on = state['meta']['device']
         if written_on != self.device.type:
@@ -682,7 +687,8 @@ class RelativeNASSearchLoop(BaseLoop):
             raise ValueError(
                 f'resume: {path} holds a finished search whose final selection was made with '
                 f'the old {", ".join(selection_changes)}; to select again, resume from its '
-                f'last generation checkpoint with the same options: --resume {last}')
+                f'last generation checkpoint {last} (--resume PATH or train_cfg.resume=PATH) '
+                f'with the same options')
         self.settings = current
         self.resume_log = list(state['meta']['resume_log'])
         if changed:
@@ -691,6 +697,18 @@ class RelativeNASSearchLoop(BaseLoop):
                 dict(generation=state['generation'],
                      changed={key: list(values) for key, values in diff.items()}))
         return path, state
+
+    def _keep_later_results(self) -> None:
+        """Before a resume from an earlier checkpoint than the work dir's newest overwrites
+        the later checkpoints and outputs, copy the work dir aside (rank 0)."""
+        newest = last_checkpoint_path(self.work_dir)
+        if (not is_main_process() or newest is None
+                or osp.realpath(newest) == osp.realpath(self._resume_path)):
+            return
+        kept = move_search_aside(self.work_dir, copy=True)
+        self.runner.logger.warning(
+            f'resume: {self._resume_path} is earlier than the work dir\'s newest checkpoint '
+            f'{newest}; the later checkpoints and outputs were copied to {kept} first')
 
     def _apply_checkpoint(self) -> None:
         """Continue from the checkpoint :meth:`_read_checkpoint` checked: weight set into the

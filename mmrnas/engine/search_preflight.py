@@ -29,8 +29,9 @@ def build_custom_hooks(hooks: Sequence[Any]) -> None:
     """Build every ``custom_hooks`` entry as the Runner will (in the current default scope),
     so that a bad hook option is one error before any work, not one after the search.
 
-    An unknown type, an unknown or bad option (hooks check theirs when built) or a bad
-    ``priority`` is one ``ValueError`` naming the entry and the cause.
+    An unknown type, an unknown or bad option (hooks check theirs when built; MMEngine's with
+    ``assert``), a missing package or a bad ``priority`` is one ``ValueError`` naming the entry
+    and the cause.
 
     Args:
         hooks (Sequence): The config's ``custom_hooks``: dicts, or hooks already built.
@@ -43,9 +44,18 @@ def build_custom_hooks(hooks: Sequence[Any]) -> None:
             if 'priority' in options:  # the Runner takes it out before building the hook
                 get_priority(options.pop('priority'))
             HOOKS.build(options)
-        except (KeyError, TypeError, ValueError) as error:
+        except (AssertionError, ImportError, KeyError, TypeError, ValueError) as error:
+            # MMEngine's hooks assert their arguments, some without a message.
+            cause = ' '.join(str(error).split()) or (
+                f"{options.get('type')} refused its arguments {_arguments(options)}")
             raise ValueError(f'custom_hooks[{index}] could not be built: '
-                             f'{type(error).__name__}: {error}') from error
+                             f'{type(error).__name__}: {cause}') from error
+
+
+def _arguments(options: dict) -> str:
+    """The options of one hook entry (all but ``type``) as ``(name=value, ...)``."""
+    return '(' + ', '.join(f'{name}={value!r}' for name, value in options.items()
+                           if name != 'type') + ')'
 
 
 def check_search_config(cfg: Config) -> None:

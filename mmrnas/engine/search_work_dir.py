@@ -4,11 +4,13 @@ A search owns its work dir: its checkpoints, the pointer to the newest one and i
 (``history.jsonl``, ``best_genotype.yaml``, ``final_selection.json``, ``pareto_front.yaml``,
 drawings). A new search never starts in a work dir that holds one (it would overwrite its
 outputs and its checkpoints); it continues it (resume), goes elsewhere, or moves it aside
-first (:func:`move_search_aside`).
+first (:func:`move_search_aside`). A resume from an earlier checkpoint than the newest keeps
+a copy of the later results there too.
 """
 import glob
 import os
 import os.path as osp
+import shutil
 import time
 from typing import List, Optional
 
@@ -53,14 +55,8 @@ def check_new_search_work_dir(work_dir: str) -> None:
             f'--work-dir DIR, or move it aside with --start-over')
 
 
-def move_search_aside(work_dir: str) -> Optional[str]:
-    """Move everything in ``work_dir`` (an earlier search, its logs) into
-    ``work_dir/previous_searches/<time>/``; return that folder, or None when there was
-    nothing to move. Earlier moves stay where they are."""
-    names = sorted(set(os.listdir(work_dir)) - {PREVIOUS_SEARCHES_DIR}) if osp.isdir(
-        work_dir) else []
-    if not names:
-        return None
+def _aside_folder(work_dir: str) -> str:
+    """A new ``work_dir/previous_searches/<time>[_N]/`` folder."""
     stamp = time.strftime('%Y%m%d_%H%M%S')
     target = osp.join(work_dir, PREVIOUS_SEARCHES_DIR, stamp)
     suffix = 1
@@ -68,6 +64,28 @@ def move_search_aside(work_dir: str) -> Optional[str]:
         suffix += 1
         target = osp.join(work_dir, PREVIOUS_SEARCHES_DIR, f'{stamp}_{suffix}')
     os.makedirs(target)
+    return target
+
+
+def move_search_aside(work_dir: str, copy: bool = False) -> Optional[str]:
+    """Put what ``work_dir`` holds (a search, its logs, everything but earlier moves) into
+    ``work_dir/previous_searches/<time>/``, and return that folder; None, and nothing touched,
+    when the work dir holds no search (:func:`search_traces`).
+
+    Args:
+        work_dir (str): The work dir.
+        copy (bool): Copy instead of moving (the search goes on from one of its files).
+    """
+    if not search_traces(work_dir):
+        return None
+    names = sorted(set(os.listdir(work_dir)) - {PREVIOUS_SEARCHES_DIR})
+    target = _aside_folder(work_dir)
     for name in names:
-        os.replace(osp.join(work_dir, name), osp.join(target, name))
+        source, destination = osp.join(work_dir, name), osp.join(target, name)
+        if not copy:
+            os.replace(source, destination)
+        elif osp.isdir(source):
+            shutil.copytree(source, destination, symlinks=True)
+        else:
+            shutil.copy2(source, destination)
     return target

@@ -46,7 +46,9 @@ __all__ = [
 USER_ERRORS = (ValueError, FileNotFoundError)
 #: The dataloaders each loop of the Runner reads: training validates too.
 LOOP_DATALOADERS = dict(
-    train_loop=('train_dataloader', 'val_dataloader'), test_loop=('test_dataloader', ))
+    train_loop=('train_dataloader', 'val_dataloader'),
+    val_loop=('val_dataloader', ),
+    test_loop=('test_dataloader', ))
 
 
 class CfgOptionsAction(DictAction):
@@ -197,8 +199,8 @@ def build_runner(cfg: Config, loop: str, check_data: bool = False) -> Runner:
     Args:
         cfg (Config): The full config, launcher set.
         loop (str): ``'train_loop'``, ``'val_loop'`` or ``'test_loop'``.
-        check_data (bool): Check the data of ``'train_loop'`` or ``'test_loop'`` against the
-            model first (the retraining tools; a search checks its own). Defaults to False.
+        check_data (bool): Check the data of the loop against the model first (the
+            retraining tools; a search checks its own). Defaults to False.
     """
     summary = [describe_threads()] + describe_genotypes(cfg)
     if check_data:
@@ -295,6 +297,12 @@ def check_image_channels(cfg: Config, dataset: Any, key: str) -> None:
     and of the data preprocessor's ``mean`` / ``std``; configs without a
     ``RelativeNASBackbone`` only have the preprocessor checked.
 
+    The fix named follows what was most likely meant: for fewer channels than a 3-channel
+    model (grey data, the default model), the backbone's ``in_channels``; for a model of other
+    channels (a grey model) or more channels than the model, data that match the model: the
+    ``color_type`` of the dataset's ``LoadImageFromFile`` (``grayscale`` / ``color``), and
+    ``mean`` / ``std`` if they do not fit the model either.
+
     Args:
         cfg (Config): The config.
         dataset: The built dataset.
@@ -315,21 +323,24 @@ def check_image_channels(cfg: Config, dataset: Any, key: str) -> None:
         return
     channels = int(inputs.shape[0])
     model = cfg.get('model') or {}
-    preprocessor_key = ('model.data_preprocessor'
-                        if model.get('data_preprocessor') else 'data_preprocessor')
-    preprocessor = model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
-    lengths = '/'.join(str(length) for length in sorted(
-        {len(preprocessor[name]) for name in ('mean', 'std')
-         if isinstance(preprocessor.get(name), (list, tuple))} - {channels}))
-    values = f'{channels} value{"s" if channels > 1 else ""} each'
-    normalise = (f'{preprocessor_key}.mean=[...] {preprocessor_key}.std=[...] ({values}, not '
-                 f'{lengths})') if lengths else ''
     backbones = [(name, node) for name, node in iter_module_cfgs(model)
                  if node.get('type') in BACKBONE_TYPES]
     model_channels = backbones[0][1].get('in_channels', 3) if backbones else channels
-    if model_channels != channels:
-        raise ValueError(f'{key}.dataset gives {channels}-channel images but the model takes '
-                         f'{model_channels}: set --cfg-options {backbones[0][0]}.in_channels='
+    mismatch = f'{key}.dataset gives {channels}-channel images but the model takes {model_channels}'
+    if model_channels != channels and (model_channels != 3 or channels > model_channels):
+        # A model made for other images (e.g. grey ones): the data must match it, not the model
+        # the data. test_dataloader = val_dataloader is copied when the config is parsed, so
+        # options for val_dataloader do not reach test_dataloader.
+        color_type = _color_type_option(cfg, key, model_channels)
+        normalise = _normalise(cfg, model_channels)[2]
+        if color_type:
+            raise ValueError(f'{mismatch}: set --cfg-options {color_type} {normalise}'.rstrip())
+        raise ValueError(f'{mismatch}: make the pipeline of {key}.dataset give '
+                         f'{model_channels}-channel images' +
+                         (f' and set --cfg-options {normalise}' if normalise else ''))
+    preprocessor_key, lengths, normalise = _normalise(cfg, channels)
+    if model_channels != channels:  # e.g. grey images, the default 3-channel model
+        raise ValueError(f'{mismatch}: set --cfg-options {backbones[0][0]}.in_channels='
                          f'{channels} {normalise}'.rstrip())
     if normalise:
         raise ValueError(f'{key}.dataset gives {channels}-channel images but '
@@ -337,10 +348,36 @@ def check_image_channels(cfg: Config, dataset: Any, key: str) -> None:
                          f'--cfg-options {normalise}')
 
 
+def _normalise(cfg: Config, channels: int) -> Tuple[str, str, str]:
+    """The data preprocessor's key, its ``mean`` / ``std`` lengths other than ``channels``
+    (e.g. ``'3'``) and the options that fix them (``''`` and ``''`` when they fit)."""
+    model = cfg.get('model') or {}
+    key = 'model.data_preprocessor' if model.get('data_preprocessor') else 'data_preprocessor'
+    preprocessor = model.get('data_preprocessor') or cfg.get('data_preprocessor') or {}
+    lengths = '/'.join(str(length) for length in sorted(
+        {len(preprocessor[name]) for name in ('mean', 'std')
+         if isinstance(preprocessor.get(name), (list, tuple))} - {channels}))
+    if not lengths:
+        return key, '', ''
+    values = f'{channels} value{"s" if channels > 1 else ""} each'
+    return key, lengths, f'{key}.mean=[...] {key}.std=[...] ({values}, not {lengths})'
+
+
+def _color_type_option(cfg: Config, key: str, channels: int) -> Optional[str]:
+    """The option that makes the images of ``cfg[key]`` ``channels``-channel: the
+    ``color_type`` of its ``LoadImageFromFile`` (``grayscale`` for 1, ``color`` for 3), or None
+    (other channels, or no such transform)."""
+    color_type = {1: 'grayscale', 3: 'color'}.get(channels)
+    loads = [name for name, node in iter_module_cfgs((cfg.get(key) or {}).get('dataset'),
+                                                     f'{key}.dataset')
+             if str(node.get('type')).rsplit('.', 1)[-1] == 'LoadImageFromFile']
+    return f'{loads[0]}.color_type={color_type}' if color_type and loads else None
+
+
 def check_loop_data(cfg: Config, loop: str) -> None:
-    """Build the datasets a loop of the Runner reads (``train_loop``: train and val) and check
-    them against the model: classes (:func:`check_classifier_classes`), image channels and
-    normalisation (:func:`check_image_channels`).
+    """Build the datasets a loop of the Runner reads (:data:`LOOP_DATALOADERS`; ``train_loop``:
+    train and val) and check them against the model: classes (:func:`check_classifier_classes`),
+    image channels and normalisation (:func:`check_image_channels`).
 
     Run it before the Runner, so that a user error ends the tool in one line before a work dir
     or a log is written. The Runner builds the datasets again: the price of that order is one
@@ -348,7 +385,7 @@ def check_loop_data(cfg: Config, loop: str) -> None:
 
     Args:
         cfg (Config): The config.
-        loop (str): ``'train_loop'`` or ``'test_loop'``.
+        loop (str): ``'train_loop'``, ``'val_loop'`` or ``'test_loop'``.
 
     Raises:
         ValueError: for the first problem, in one line.

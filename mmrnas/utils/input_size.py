@@ -1,5 +1,9 @@
-"""The image size a config trains or tests at, read from its pipelines: the default input of the
-tools that measure or export its model (``get_flops.py``, ``pytorch2onnx.py``)."""
+"""The image size the config's pipelines fix (test, then val, then train): the default input of
+the tools that measure or export its model (``get_flops.py``, ``pytorch2onnx.py``).
+
+Not always the size a model is tested at: a segmentation config (BiSeNet on Cityscapes) tests at
+the native image size, its test pipeline has no size transform, so its train crop (1024 x 1024)
+is taken."""
 from typing import Any, Optional, Tuple
 
 __all__ = ['DEFAULT_INPUT_SIZE', 'config_input_size']
@@ -50,13 +54,14 @@ def _pipeline(dataset: Any, key: str) -> Tuple[Optional[list], str]:
 
 
 def config_input_size(cfg: Any) -> Tuple[int, int, str]:
-    """``(height, width, source)``: the image size the model of ``cfg`` sees, and where it was
-    read.
+    """``(height, width, source)``: the size the config's pipelines fix (test, then val, then
+    train), and where it was read.
 
     The last fixed-size transform (:data:`SIZE_TRANSFORMS`) of the test pipeline, else of the
     val pipeline, else of the train pipeline (a CIFAR config tests on the 32 x 32 images as
-    they are and crops 32 x 32 in training), else a top-level :data:`SIZE_VARIABLES` entry,
-    else :data:`DEFAULT_INPUT_SIZE`. ``source`` reads e.g.
+    they are and crops 32 x 32 in training; a segmentation config tests at the native size and
+    gives its train crop), else a top-level :data:`SIZE_VARIABLES` entry, else
+    :data:`DEFAULT_INPUT_SIZE`. ``source`` reads e.g.
     ``'test_dataloader.dataset.pipeline CenterCrop(crop_size=224)'``.
 
     Args:

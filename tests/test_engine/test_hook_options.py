@@ -62,6 +62,14 @@ def test_good_options_are_kept():
     ([dict(type='SearchPlotHok')],
      "custom_hooks[0] could not be built: KeyError: 'SearchPlotHok is not in the mmrnas::hook "
      'registry.'),
+    # MMEngine's hooks check their arguments with assert: the same one line, not a traceback.
+    ([dict(type='EMAHook', begin_iter=1, begin_epoch=1)],
+     'custom_hooks[0] could not be built: AssertionError: `begin_iter` and `begin_epoch` should '
+     'not be both set.'),
+    # An assert without a message: the hook and its arguments are named.
+    ([dict(type='CheckpointHook', interval=1, greater_keys=[1])],
+     'custom_hooks[0] could not be built: AssertionError: CheckpointHook refused its arguments '
+     '(interval=1, greater_keys=[1])'),
 ])
 def test_custom_hooks_are_built_in_the_preflight(hooks, message):
     with DefaultScope.overwrite_default_scope('mmrnas'):
@@ -69,3 +77,15 @@ def test_custom_hooks_are_built_in_the_preflight(hooks, message):
         with pytest.raises(ValueError) as error:
             build_custom_hooks(hooks)
     assert str(error.value).startswith(message) and '\n' not in str(error.value)
+
+
+def test_a_hook_that_needs_a_missing_package_is_one_line(monkeypatch):
+    class Hooks:
+        def build(self, cfg):
+            raise ImportError('Please run "pip install tensorboard" to use ProfilerHook')
+
+    monkeypatch.setattr('mmrnas.engine.search_preflight.HOOKS', Hooks())
+    with pytest.raises(ValueError) as error:
+        build_custom_hooks([dict(type='ProfilerHook')])
+    assert str(error.value) == ('custom_hooks[0] could not be built: ImportError: Please run '
+                                '"pip install tensorboard" to use ProfilerHook')

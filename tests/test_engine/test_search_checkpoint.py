@@ -118,7 +118,8 @@ def test_finished_search_refuses_a_selection_change_it_cannot_apply(searched, tm
     assert str(error.value) == (
         f'resume: {checkpoint(searched, "search_final.pth")} holds a finished search whose '
         f'final selection was made with the old {changed}; to select again, resume from its '
-        f'last generation checkpoint with the same options: --resume {last}')
+        f'last generation checkpoint {last} (--resume PATH or train_cfg.resume=PATH) with the '
+        f'same options')
     loop = build_resumed(tmp_path, last, **options)
     loop.runner.train()
     assert loop.history == searched.history

@@ -144,6 +144,27 @@ def test_grey_images_need_a_grey_model(folder, tmp_path, capfd, monkeypatch, opt
     assert not work_dir.exists()
 
 
+def test_a_grey_model_tests_on_grey_test_data(folder, tmp_path, capfd, monkeypatch):
+    """tools/test.py reads test_dataloader, which the config copied from val_dataloader when it
+    was parsed: the retraining's grey options do not reach it, and the line names the one that
+    does (not in_channels=3, which would undo the grey model)."""
+    checkpoint = tmp_path / 'grey.pth'
+    checkpoint.write_bytes(b'')  # the data are checked before the checkpoint is read
+    work_dir = tmp_path / 'w'
+    argv = [str(RETRAIN), str(checkpoint), '--work-dir', str(work_dir), '--cfg-options',
+            'model.head.num_classes=4', 'data_preprocessor.num_classes=4',
+            f'test_dataloader.dataset.data_root={folder}', 'model.backbone.in_channels=1',
+            'data_preprocessor.mean=[127.5]', 'data_preprocessor.std=[50.0]', *GREY_RETRAIN]
+    monkeypatch.setattr(sys, 'argv', ['tools/test.py'] + argv)
+    with pytest.raises(SystemExit) as exit_info:
+        load_tool('test').main(argv)
+    assert exit_info.value.code == 2
+    assert capfd.readouterr().err.splitlines() == [
+        'test.py: error: test_dataloader.dataset gives 3-channel images but the model takes 1: '
+        'set --cfg-options test_dataloader.dataset.pipeline.0.color_type=grayscale']
+    assert not work_dir.exists()
+
+
 def break_folder(folder: Path, root: Path, case: str) -> Path:
     """A copy of the generated folder with one defect; returns its data_root."""
     broken = root / case

@@ -278,6 +278,19 @@ def test_bad_input_is_one_error_line(case, tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.parametrize('source, message', [
+    ('size from --shape', '--shape 1 1: the network does not run on this input size ('),
+    ('size from test_dataloader.dataset.pipeline Resize(scale=1)',
+     'input 1 x 1 (size from test_dataloader.dataset.pipeline Resize(scale=1); --shape H W '
+     'sets another): the network does not run on this input size ('),
+])
+def test_a_size_the_network_does_not_run_on_names_its_source(source, message):
+    """The error names where the size came from: --shape, or the config."""
+    with pytest.raises(ValueError) as error:
+        tool.probe(nn.Conv2d(1, 1, 3), (1, 1, 1), source)
+    assert str(error.value).startswith(message) and '\n' not in str(error.value)
+
+
 def test_cli_exit_status(tmp_path):
     """Run as a script: one line on stderr, exit status 2."""
     result = subprocess.run(

@@ -118,8 +118,8 @@ def one_line_error(capfd, argv) -> str:
     ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraints.params=10000'],
      "train_cfg.constraints.params=(0, 10000) is out of reach: the networks of constraint_model "
      "{'base_channels': 8, 'num_cells': 5, 'stem': 'cifar', 'num_classes': 10, 'input_size': "
-     "16, 'in_channels': 3} have 15,458 (pooling on every edge) to 102,370 (sep_conv_5x5 on every edge) params; "
-     'choose a bound in that range'),
+     "16, 'in_channels': 3} have 15,458 (pooling on every edge) to 102,370 (sep_conv_5x5 on "
+     'every edge) params; choose a bound in that range'),
     ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraint_model.stem=resnet'],
      "does not build a network: ValueError: stem must be 'imagenet' or 'cifar', got 'resnet'"),
     ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraint_model=None'],

@@ -79,7 +79,7 @@ def test_start_over_moves_the_earlier_search_aside(searched, tmp_path, capfd):
     assert search_tool.main([CONFIG, '--work-dir', work_dir, '--start-over', '--cfg-options',
                              *TINY, 'train_cfg.max_generations=1']) == 0
     (moved, ) = os.listdir(osp.join(work_dir, PREVIOUS_SEARCHES_DIR))
-    assert f'moved the earlier contents of {work_dir} to ' in capfd.readouterr().out
+    assert f'moved the earlier search in {work_dir} to ' in capfd.readouterr().out
     assert snapshot(osp.join(work_dir, PREVIOUS_SEARCHES_DIR, moved)) == before
     assert load_search_checkpoint(osp.join(work_dir, 'checkpoints', 'search_final.pth'))[
         'generation'] == 1
@@ -88,16 +88,45 @@ def test_start_over_moves_the_earlier_search_aside(searched, tmp_path, capfd):
                              *TINY, 'train_cfg.max_generations=1']) == 0
     assert len(os.listdir(osp.join(work_dir, PREVIOUS_SEARCHES_DIR))) == 2
     line = one_line_error(capfd, [CONFIG, '--work-dir', work_dir, '--start-over', '--resume'])
-    assert line.endswith('--start-over starts a new search: it cannot go with --resume (or '
-                         'train_cfg.resume=True)')
+    assert line.endswith('--start-over starts a new search: it cannot go with --resume (nor '
+                         'with train_cfg.resume or resume=True in the config)')
+
+
+def test_start_over_checks_the_config_before_moving_anything(searched, tmp_path, capfd):
+    """A mistake on the command line must not cost the earlier search its place; and a work
+    dir without a search (here: the user's own files) is left alone."""
+    work_dir = copy_of(searched, tmp_path)
+    before = snapshot(work_dir)
+    line = one_line_error(capfd, [CONFIG, '--work-dir', work_dir, '--start-over',
+                                  '--cfg-options', *TINY, 'train_cfg.populaton_size=2'])
+    assert "unknown key(s) 'populaton_size' (did you mean 'population_size'?)" in line
+    assert snapshot(work_dir) == before
+    mine = tmp_path / 'mine'
+    mine.mkdir()
+    (mine / 'notes.txt').write_text('mine')
+    assert search_tool.main([CONFIG, '--work-dir', str(mine), '--start-over', '--cfg-options',
+                             *TINY, 'train_cfg.max_generations=1']) == 0
+    assert (mine / 'notes.txt').read_text() == 'mine'
+    assert not (mine / PREVIOUS_SEARCHES_DIR).exists()
+
+
+def test_start_over_from_the_config_dumped_in_the_work_dir(searched, tmp_path):
+    """The Runner dumps the config into the work dir: starting over from that file (which the
+    move takes away) still runs, from the config read before the move."""
+    work_dir = copy_of(searched, tmp_path)
+    dumped = osp.join(work_dir, osp.basename(CONFIG))
+    assert search_tool.main([dumped, '--work-dir', work_dir, '--start-over', '--cfg-options',
+                             'train_cfg.max_generations=1']) == 0
+    assert load_search_checkpoint(osp.join(work_dir, 'checkpoints', 'search_final.pth'))[
+        'generation'] == 1
 
 
 def test_resume_without_a_search_is_an_error(tmp_path, capfd):
     line = one_line_error(capfd, [CONFIG, '--work-dir', str(tmp_path), '--resume',
                                   '--cfg-options', *TINY])
     assert line.endswith(f'resume: no search to continue in {tmp_path} (no '
-                         f'last_search_checkpoint file); start a new search without --resume, '
-                         f'or give a checkpoint with --resume PATH')
+                         f'last_search_checkpoint file); start a new search without --resume '
+                         f'(and train_cfg.resume=False), or give a checkpoint with --resume PATH')
 
 
 def test_resume_with_a_dangling_pointer_is_an_error(searched, tmp_path, capfd):
@@ -130,9 +159,26 @@ def test_resume_from_another_search_into_a_used_work_dir_is_refused(searched, tm
     other = osp.join(searched, 'checkpoints', 'search_generation_001.pth')
     line = one_line_error(capfd, [CONFIG, '--work-dir', work_dir, '--resume', other,
                                   '--cfg-options', *TINY])
-    assert line.endswith(f'resume: {other} is not a checkpoint of the search in {work_dir}, '
-                         f'which holds another search; continue it in a new work dir '
+    assert line.endswith(f'resume: {other} is outside {work_dir}/checkpoints, and the work dir '
+                         f'holds a search that it would mix with; continue it in a new work dir '
                          f'(--work-dir DIR)')
+
+
+def test_resume_from_an_earlier_checkpoint_keeps_the_later_results(searched, tmp_path, capfd):
+    """Going back to generation 1 (e.g. to select again with another setting) overwrites the
+    later checkpoints and outputs: a copy of them is kept first."""
+    work_dir = copy_of(searched, tmp_path)
+    before = snapshot(work_dir)
+    earlier = osp.join(work_dir, 'checkpoints', 'search_generation_001.pth')
+    assert search_tool.main([CONFIG, '--work-dir', work_dir, '--resume', earlier,
+                             '--cfg-options', *TINY, 'optim_wrapper.optimizer.lr=0.5',
+                             "train_cfg.resume_changes=['lr']"]) == 0
+    (kept, ) = os.listdir(osp.join(work_dir, PREVIOUS_SEARCHES_DIR))
+    assert snapshot(osp.join(work_dir, PREVIOUS_SEARCHES_DIR, kept)) == before
+    assert snapshot(work_dir)['final_selection.json'] != before['final_selection.json']
+    assert (f'resume: {earlier} is earlier than the work dir\'s newest checkpoint '
+            f'{work_dir}/checkpoints/search_final.pth; the later checkpoints and outputs were '
+            f'copied to {work_dir}/{PREVIOUS_SEARCHES_DIR}/{kept} first') in capfd.readouterr().out
 
 
 def test_rotation_deletes_only_checkpoints_of_this_search(searched, tmp_path):
@@ -154,19 +200,39 @@ def test_rotation_deletes_only_checkpoints_of_this_search(searched, tmp_path):
                            'search_final.pth']
 
 
-def test_seeds_resume(tmp_path, capfd):
-    """--resume --seeds: a seed not started yet starts; none started at all is an error."""
+def test_seeds_resume_and_new_seeds(tmp_path, capfd):
+    """--seeds: a seed whose folder holds a search is refused without --resume, a new seed
+    joins the work dir; --resume continues the seeds that have a search and starts the others;
+    --resume where no seed has a search is an error."""
     work_dir = str(tmp_path / 'seeds')
     line = one_line_error(capfd, [CONFIG, '--work-dir', work_dir, '--resume', '--seeds', '0',
                                   '--cfg-options', *TINY])
-    assert line.endswith(f'resume: none of the seeds [0] has a search to continue in '
-                         f'{work_dir}/seed_<S>; start them without --resume')
+    assert line.endswith(f'resume: no search to continue in {work_dir} (no seed_<S> folder '
+                         f'holds one); start the seeds without --resume')
     options = ['--cfg-options', *TINY, 'train_cfg.max_generations=1']
     assert search_tool.main([CONFIG, '--work-dir', work_dir, '--seeds', '0', *options]) == 0
-    line = one_line_error(capfd, [CONFIG, '--work-dir', work_dir, '--seeds', '1', *options])
-    assert f': error: the work dir {work_dir} holds a search (seed_0/checkpoints/' in line
+    line = one_line_error(capfd, [CONFIG, '--work-dir', work_dir, '--seeds', '0', *options])
+    assert f': error: the work dir {work_dir}/seed_0 holds a search (' in line
     seed_0 = snapshot(osp.join(work_dir, 'seed_0'))
+    assert search_tool.main([CONFIG, '--work-dir', work_dir, '--seeds', '1', *options]) == 0
     assert search_tool.main([CONFIG, '--work-dir', work_dir, '--resume', '--seeds', '0', '1',
-                             *options]) == 0
+                             '2', *options]) == 0
     assert snapshot(osp.join(work_dir, 'seed_0')) == seed_0
-    assert osp.isfile(osp.join(work_dir, 'seed_1', 'best_genotype.yaml'))
+    assert osp.isfile(osp.join(work_dir, 'seed_2', 'best_genotype.yaml'))
+
+
+def test_top_level_resume_of_a_runner_built_from_python(searched, tmp_path):
+    """MMEngine's top-level ``resume=True`` resumes when the Runner is built from Python too
+    (the loop reads it when train_cfg.resume is not given)."""
+    from mmengine.runner import Runner
+    work_dir = copy_of(searched, tmp_path)
+    cfg = search_tool.load_search_config(
+        search_tool.parse_args([CONFIG, '--work-dir', work_dir, '--cfg-options', *TINY]))
+    cfg.experiment_name = 'top_level_resume'
+    cfg.resume = True
+    loop = Runner.from_cfg(cfg).train_loop
+    assert loop._resume_path == osp.join(work_dir, 'checkpoints', 'search_final.pth')
+    cfg.resume = False
+    cfg.experiment_name = 'top_level_new_search'
+    with pytest.raises(ValueError, match=f'the work dir {work_dir} holds a search'):
+        Runner.from_cfg(cfg).train_loop

@@ -1,4 +1,5 @@
-"""mmrnas.utils.config_input_size: the image size a config trains or tests at."""
+"""mmrnas.utils.config_input_size: the image size the config's pipelines fix (test, then val,
+then train)."""
 from pathlib import Path
 
 import pytest

@@ -3,8 +3,9 @@
 Usage: python tools/analysis_tools/get_flops.py CONFIG [--shape H [W]] [--train-mode]
        [--cfg-options KEY=VALUE ...]
 
-The input is one image of the size the config trains or tests at (its test, val or train
-pipeline's crop / resize size, e.g. 32 x 32 for CIFAR, 224 x 224 for ImageNet; see
+The input is one image of the size the config's pipelines fix (test, then val, then train: the
+last crop / resize size, e.g. 32 x 32 for CIFAR, 224 x 224 for ImageNet, the 1024 x 1024 train
+crop for BiSeNet, whose segmentation test runs at the native size; see
 :func:`mmrnas.utils.config_input_size`) with the model's input channels, unless ``--shape``
 gives the size; the output names where the size came from.
 
@@ -40,8 +41,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Count parameters and mult-adds of a model.')
     parser.add_argument('config', help='config file whose `model` is counted')
     parser.add_argument('--shape', type=int, nargs='+',
-                        help='input size: H (square) or H W; default: the size the config '
-                        'tests (else trains) at, e.g. 32 for CIFAR, 224 for ImageNet')
+                        help="input size: H (square) or H W; default: the size the config's "
+                        'pipelines fix (test, then val, then train), e.g. 32 for CIFAR, 224 for '
+                        'ImageNet')
     parser.add_argument('--train-mode', action='store_true',
                         help='forward in train mode (the reference does so for BiSeNet)')
     parser.add_argument('--cfg-options', nargs='+', action=CfgOptionsAction,

@@ -16,14 +16,15 @@ the model in eval mode (no drop path; the auxiliary head is not exported) and ex
 
 The input ``input`` is the image batch as the network sees it: normalised by the config's
 ``data_preprocessor``, which is not part of the graph; its channels are the model's input
-channels and its size ``--shape``, by default the size the config tests (else trains) at
-(:func:`mmrnas.utils.config_input_size`). Then ONNX Runtime (CPU) runs the model on
-a random batch of :data:`CHECK_BATCH` images (the export used :data:`EXPORT_BATCH`) and the
-maximum relative error of every output against PyTorch, ``max|ort - torch| / max|torch|``,
-must be at most :data:`TOLERANCE`; only then is FILE written (atomically). It prints params and
-mult-adds (the RelativeNAS reference counter, as ``tools/analysis_tools/get_flops.py``) and the
-output names and shapes. A bad command line, config or checkpoint ends with one ``error:`` line
-and exit code 2; a failed check with exit code 1.
+channels and its size ``--shape``, by default the size the config's pipelines fix (test, then
+val, then train; :func:`mmrnas.utils.config_input_size`). Then ONNX Runtime (CPU) runs the
+model on a random batch of :data:`CHECK_BATCH` images (the export used :data:`EXPORT_BATCH`)
+and the maximum relative error of every output against PyTorch,
+``max|ort - torch| / max|torch|``, must be at most :data:`TOLERANCE`; only then is FILE
+written (atomically). It prints params and mult-adds (the RelativeNAS reference counter, as
+``tools/analysis_tools/get_flops.py``) and the output names and shapes. A bad command line,
+config or checkpoint ends with one ``error:`` line and exit code 2; a failed check with exit
+code 1.
 """
 import argparse
 import importlib.util
@@ -72,7 +73,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                         help='weights (an MMEngine checkpoint); without it the initial weights')
     parser.add_argument('--shape', nargs='+', metavar='H [W]',
                         help='input size: H W, or H for a square input; default: the size the '
-                        'config tests (else trains) at')
+                        "config's pipelines fix (test, then val, then train)")
     parser.add_argument('--out', required=True, help='the .onnx file to write')
     parser.add_argument('--backbone-only', action='store_true',
                         help="export the backbone's pyramid levels instead of the logits")
@@ -191,8 +192,14 @@ def output_names(module: TensorForward, backbone_only: bool, num_outputs: int) -
     return [f'level{level}' for level in levels]
 
 
-def probe(module: nn.Module, shape: Shape) -> Tuple[torch.Tensor, ...]:
+def probe(module: nn.Module, shape: Shape, source: str) -> Tuple[torch.Tensor, ...]:
     """Outputs of one forward at the export batch size.
+
+    Args:
+        module (nn.Module): The module to export.
+        shape (Shape): Its input, C x H x W.
+        source (str): Where H x W come from (``'size from --shape'`` or from the config, as
+            :func:`mmrnas.utils.cli.model_input_shape` says), for the message.
 
     Raises:
         ValueError: if the network does not run at this input size.
@@ -201,8 +208,10 @@ def probe(module: nn.Module, shape: Shape) -> Tuple[torch.Tensor, ...]:
         with torch.no_grad():
             outputs = as_outputs(module(torch.zeros(EXPORT_BATCH, *shape)))
     except (RuntimeError, ValueError) as error:
-        raise ValueError(f'--shape {shape[1]} {shape[2]}: the network does not run on this '
-                         f'input size ({str(error).strip().splitlines()[0]})') from None
+        size = (f'--shape {shape[1]} {shape[2]}' if source == 'size from --shape' else
+                f'input {shape[1]} x {shape[2]} ({source}; --shape H W sets another)')
+        raise ValueError(f'{size}: the network does not run on this input size '
+                         f'({str(error).strip().splitlines()[0]})') from None
     if not all(isinstance(output, torch.Tensor) for output in outputs):
         raise ValueError('the exported forward must return tensors')
     return outputs
@@ -281,7 +290,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                                   args.trust_checkpoint)
             print(f'checkpoint: {args.checkpoint} ({loaded} tensors)')
         shape, source = model_input_shape(cfg, model, size)
-        names = output_names(module, args.backbone_only, len(probe(module, shape)))
+        names = output_names(module, args.backbone_only, len(probe(module, shape, source)))
 
     params = count_parameters(module)
     mult_adds = count_mult_adds(module, shape)
