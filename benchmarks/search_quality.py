@@ -87,7 +87,9 @@ MINI = dict(proxies=(dict(name='mini', size=8, base_channels=2, epochs=1), ),
             calibration_genotypes=2, ranking_random=2, standalone_seeds=2, search_seeds=(0, 1),
             estimate_orders=2, search_options=('train_cfg.max_generations=1',
                                                'train_cfg.population_size=2',
-                                               'model.base_channels=4', 'model.num_cells=3'),
+                                               'model.base_channels=4', 'model.num_cells=3',
+                                               # searches on 200 of the pool
+                                               'train_dataloader.dataset.num_train=200'),
             bootstrap=50)
 
 

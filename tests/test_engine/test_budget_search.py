@@ -14,9 +14,14 @@ from .test_search_loop import assert_same_search, run_search, stopped_search
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 DIGITS_NET = dict(base_channels=8, num_cells=5, stem='cifar', num_classes=10, input_size=16)
-BUDGET = {'train_cfg.constraints': dict(params=50000), 'train_cfg.constraint_model': DIGITS_NET}
+# 400 of the digits (200 to train, 200 to validate): the rules checked here do not depend on
+# the amount of data.
+SMALL_DATA = {'train_dataloader.dataset.split': 'train',
+              'train_dataloader.dataset.num_train': 400}
+BUDGET = {'train_cfg.constraints': dict(params=50000), 'train_cfg.constraint_model': DIGITS_NET,
+          **SMALL_DATA}
 PARETO = {'train_cfg.objectives': ['val_loss', 'params'],
-          'train_cfg.constraint_model': DIGITS_NET}
+          'train_cfg.constraint_model': DIGITS_NET, **SMALL_DATA}
 
 
 @pytest.fixture(scope='module')

@@ -1,7 +1,6 @@
 """Search checkpoints: weights-only loadable (safe to share), written on one device type,
 refusing a change that a finished search could not apply."""
 import os
-import os.path as osp
 
 import numpy as np
 import pytest
@@ -10,28 +9,11 @@ from mmengine.runner import Runner
 
 from mmrnas.engine import load_search_checkpoint
 from mmrnas.engine.search_checkpoint import CHECKPOINT_FORMAT
+from .conftest import ONE_PAIR
 from .test_search_loop import assert_same_search, run_search, stopped_search, tiny_cfg
+from .test_search_settings import build_resumed, checkpoint
 
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-ONE_PAIR = {'train_cfg.max_generations': 2, 'train_cfg.population_size': 2}
-
-
-@pytest.fixture(scope='module')
-def searched(tmp_path_factory):
-    """A finished two-generation search of one pair."""
-    torch.set_num_threads(1)
-    return run_search(tmp_path_factory.mktemp('searched'), **ONE_PAIR)
-
-
-def checkpoint(loop, name='search_generation_001.pth'):
-    return osp.join(loop.work_dir, 'checkpoints', name)
-
-
-def build_resumed(work_dir, path, **options):
-    """Build (not run) a loop that resumes from ``path``."""
-    cfg = tiny_cfg(work_dir, **{**ONE_PAIR, 'train_cfg.resume': path, **options})
-    return Runner.from_cfg(cfg).train_loop
 
 
 def test_checkpoints_load_with_the_weights_only_unpickler(searched):

@@ -432,8 +432,12 @@ def test_final_selection_modes(finished, tmp_path):
     expected_last = last['population'][min(teachers)[1]]
     population = finished.final['population']
     expected_mode = Counter(population).most_common(1)[0][0]
+    last_generation = osp.join(finished.work_dir, 'checkpoints', 'search_generation_003.pth')
     for mode, expected in (('last_generation', expected_last), ('most_frequent', expected_mode)):
-        loop = run_search(tmp_path / mode, **{'train_cfg.final_selection': mode})
+        # the same search, selected again from its last generation checkpoint
+        loop = run_search(tmp_path / mode, **{'train_cfg.final_selection': mode,
+                                              'train_cfg.resume': last_generation,
+                                              'train_cfg.resume_changes': ['final_selection']})
         assert [r['pairs'] for r in loop.history] == [r['pairs'] for r in finished.history]
         assert loop.final['mode'] == mode and loop.final['genotype'] == expected
         assert loop.final['population'] == population

@@ -15,18 +15,10 @@ from mmrnas.engine.search_settings import (
     settings_diff,
 )
 from mmrnas.utils import check_unknown_keys
-from .test_search_loop import run_search, tiny_cfg
+from .conftest import ONE_PAIR
+from .test_search_loop import tiny_cfg
 
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-ONE_PAIR = {'train_cfg.max_generations': 2, 'train_cfg.population_size': 2}
-
-
-@pytest.fixture(scope='module')
-def searched(tmp_path_factory):
-    """A finished two-generation search of one pair."""
-    torch.set_num_threads(1)
-    return run_search(tmp_path_factory.mktemp('searched'), **ONE_PAIR)
 
 
 def checkpoint(loop, name='search_generation_001.pth'):

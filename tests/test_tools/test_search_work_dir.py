@@ -10,13 +10,8 @@ import torch
 
 from mmrnas.engine import load_search_checkpoint
 from mmrnas.engine.search_work_dir import PREVIOUS_SEARCHES_DIR
+from tests.test_tools.test_search_tool import CONFIG, TINY
 from tests.utils import load_tool
-
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(ROOT, 'configs', 'rnas_quickstart.py')
-TINY = ['model.base_channels=4', 'model.num_cells=3', 'train_dataloader.dataset.size=8',
-        'train_dataloader.batch_size=256', 'train_cfg.max_generations=2',
-        'train_cfg.population_size=2']
 
 search_tool = load_tool('search')
 pytestmark = pytest.mark.usefixtures('one_thread')

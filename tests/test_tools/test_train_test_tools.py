@@ -229,13 +229,21 @@ def test_train_logs_genotype_text_and_threads(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_digits_retraining(tmp_path):
-    """The whole digits config (measured: 95.96 % top-1; about 2.5 min of CPU time)."""
+    """The digits config with its schedule (cosine lr, drop path ramp) compressed from 12 to 4
+    epochs to fit the test budget. Measured top-1 with seed 0 on 2 CPU cores: 92.59 % after 3
+    epochs, 95.29 % after 4, 97.31 % after 6, 95.96 % after the config's 12; the 88 %
+    threshold keeps a margin of 7 points at 4 epochs."""
     work_dir = tmp_path / 'digits'
     env = dict(os.environ, OMP_NUM_THREADS='1')
+    epochs = 4
+    options = [f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
+               f'param_scheduler.T_max={epochs}', f'param_scheduler.end={epochs}',
+               f'default_hooks.checkpoint.interval={epochs}']
     result = subprocess.run(
-        [sys.executable, str(TOOLS / 'train.py'), str(DIGITS), '--work-dir', str(work_dir)],
+        [sys.executable, str(TOOLS / 'train.py'), str(DIGITS), '--work-dir', str(work_dir),
+         '--cfg-options', *options],
         capture_output=True, text=True, env=env, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     (accuracy, ) = [s['accuracy/top1'] for s in read_scalars(work_dir)
-                    if 'accuracy/top1' in s and s['step'] == 12]
+                    if 'accuracy/top1' in s and s['step'] == epochs]
     assert accuracy >= 88.0
