@@ -1,7 +1,13 @@
-"""Installs mmrnas. The OpenMMLab toolboxes are extras: ``pip install -e .[downstream]``.
+"""Installs mmrnas: ``pip install -e .`` is ``import mmrnas`` (torch + mmengine); the install
+levels are extras, never both in one environment (mmcv-lite and mmcv share the package ``mmcv``):
 
-``tools/setup_env.sh`` installs the whole stack (with the fixes it needs on current torch);
-these metadata only describe what the package itself requires.
+- ``pip install -e .[core]``: search, retraining, analysis, ONNX export (mmpretrain on
+  mmcv-lite, nothing compiled);
+- ``pip install -e .[full]``: the detection, segmentation and pose configs too (mmcv 2.1.0 with
+  compiled ops, mmdet, mmsegmentation, mmpose); mmcv 2.1.0 has no wheels for current torch.
+
+``tools/setup_env.sh`` (core) and ``tools/setup_env.sh --full`` install the levels with the
+fixes they need on current torch (docs/get_started.md).
 """
 import os.path as osp
 import re
@@ -35,7 +41,8 @@ setup(
     include_package_data=True,
     install_requires=read_requirements('runtime'),
     extras_require={
-        'downstream': read_requirements('downstream'),
+        'core': read_requirements('mmcv_lite') + read_requirements('core'),
+        'full': read_requirements('core') + read_requirements('downstream'),
         'tests': read_requirements('tests'),
         'optional': read_requirements('optional'),
     },

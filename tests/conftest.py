@@ -1,11 +1,13 @@
-"""Test isolation (MMEngine runners leave their default registry scope behind) and the share
-of the cores each pytest-xdist worker uses."""
+"""Test isolation (MMEngine runners leave their default registry scope behind), the share of
+the cores each pytest-xdist worker uses, and the tests that need the full install level."""
 import copy
 import os
 
 import pytest
 import torch
 from mmengine.registry import DefaultScope
+
+from mmrnas.utils.install_level import FULL_INSTALL_COMMAND, missing_for_full
 
 
 def pytest_configure(config):
@@ -30,6 +32,24 @@ def pytest_collection_modifyitems(config, items):
             for name, tests in files.items()}
     items[:] = [item for name in sorted(files, key=lambda name: -slow[name])
                 for item in files[name]]
+    skip_without_full_install(items)
+
+
+def skip_without_full_install(items):
+    """Under the core install level, the tests marked ``full_install`` are skipped with the
+    command that installs the full level; under CI (``CI`` set), which runs the README's
+    full-level command, a missing full level is an error instead of silently skipped tests."""
+    needs = [item for item in items if item.get_closest_marker('full_install') is not None]
+    missing = missing_for_full() if needs else []
+    if not missing:
+        return
+    not_installed = f'{", ".join(missing)} not installed'
+    if os.environ.get('CI'):
+        raise pytest.UsageError(f'{len(needs)} selected tests need the full install '
+                                f'({not_installed}) and CI runs every test: {FULL_INSTALL_COMMAND}')
+    reason = f'needs the full install ({not_installed}): {FULL_INSTALL_COMMAND}'
+    for item in needs:
+        item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def _restore_default_scope():

@@ -51,6 +51,7 @@ def load_yaml(path: Path):
 # ---------------------------------------------------------------- generated files are current
 
 
+@pytest.mark.full_install  # builds every zoo config, downstream ones included
 def test_generated_files_are_current(zoo, entries, results):
     """What ``model_zoo.py --check`` checks, on the shared computation."""
     assert zoo.count_mismatches(entries, results) == []
@@ -67,6 +68,7 @@ def copy_zoo_files(zoo, tmp_path: Path) -> None:
         shutil.copy(ROOT / path, target)
 
 
+@pytest.mark.full_install  # builds every zoo config, downstream ones included
 def test_check_mode_exit_status(zoo, results, monkeypatch, capsys):
     """``--check`` exits 0 when everything is current and 1, with the diff, when not; it
     never writes."""
@@ -78,6 +80,7 @@ def test_check_mode_exit_status(zoo, results, monkeypatch, capsys):
     assert 'model_zoo.md is out of date' in capsys.readouterr().err
 
 
+@pytest.mark.full_install  # builds every zoo config, downstream ones included
 def test_hand_edited_count_fails_the_check(zoo, results, tmp_path, monkeypatch, capsys):
     """A metafile count that differs from the config's fails ``--check``, which names the
     model and both values; without ``--check`` nothing is written either."""
@@ -99,6 +102,7 @@ def test_hand_edited_count_fails_the_check(zoo, results, tmp_path, monkeypatch, 
     assert '3,928,223' in (tmp_path / 'model_zoo.md').read_text()
 
 
+@pytest.mark.full_install  # builds every zoo config, downstream ones included
 def test_stale_table_is_detected(zoo, entries, results, tmp_path):
     """A hand edit inside a generated block, or a metafile list that changed, is reported."""
     copy_zoo_files(zoo, tmp_path)
@@ -133,6 +137,7 @@ def test_every_section_has_its_markers(zoo):
 # ---------------------------------------------------------------- configs exist and build
 
 
+@pytest.mark.full_install  # builds every zoo config, downstream ones included
 def test_configs_in_model_zoo_exist_and_build(entries, results):
     """Every config model_zoo.md names exists and is one the tool built and counted."""
     configs = referenced_configs((ROOT / 'model_zoo.md').read_text())
@@ -163,6 +168,7 @@ def test_model_index_imports_every_metafile():
     assert len(imports) == 5
 
 
+@pytest.mark.full_install  # builds every zoo config, downstream ones included
 def test_metafiles_hold_the_computed_counts(entries, results):
     names = set()
     for path in load_yaml(ROOT / 'model-index.yml')['Import']:
@@ -209,6 +215,7 @@ def test_paper_metrics_in_metafiles():
 # ---------------------------------------------------------------- the counts themselves
 
 
+@pytest.mark.full_install  # builds every zoo config, downstream ones included
 def test_counts_match_the_reference_code(results):
     """docs/reference.md §7-8 (CHK: the reference code run as is, §0) and the counts other
     tests assert."""
@@ -248,6 +255,7 @@ def test_counts_match_the_reference_code(results):
     assert results['ssdlite_rnas-c46l14_8xb32-200e_voc0712-320']['uncounted_deconv'] == 0
 
 
+@pytest.mark.full_install  # builds every zoo config, downstream ones included
 def test_comparison_text_is_computed(zoo, entries, results):
     bisenet = entry(entries, 'bisenetv1_rnas-c46l14_2xb8-80k_cityscapes-1024x1024')
     text = zoo.comparison(bisenet, results[bisenet.name])
@@ -257,6 +265,7 @@ def test_comparison_text_is_computed(zoo, entries, results):
         'params: yes (5.0698 M); mult-adds: yes (1202.97 M)')
 
 
+@pytest.mark.full_install  # builds every zoo config, downstream ones included
 def test_meta_device_count_equals_a_real_forward(zoo, entries, results):
     """The tool counts on the meta device (shapes only); a real CPU forward gives the same."""
     ssdlite = entry(entries, 'ssdlite_rnas-c46l14_8xb32-200e_voc0712-320')

@@ -37,6 +37,7 @@ def test_scoped_lookup_from_root():
         registry.MODELS._module_dict.pop('_RegistryProbe')
 
 
+@pytest.mark.full_install  # imports the downstream modules
 def test_registration_rule():
     """Only RelativeNASBackbone is in MMEngine's root registry as well; everything else is
     in the mmrnas scope only and resolves from other scopes as ``mmrnas.X``."""

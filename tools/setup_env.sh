@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
-# Create (or refresh) the virtualenv .venv/ in the repository root with the whole OpenMMLab stack
-# that mmrnas needs: torch + torchvision, mmengine, mmcv (with compiled ops), mmdet,
-# mmsegmentation, mmpose, mmpretrain, pycocotools / xtcocotools, scikit-learn, pytest, and mmrnas
-# itself (editable).
+# Create (or refresh) the virtualenv .venv/ in the repository root at one of two install levels:
 #
-# Usage: bash tools/setup_env.sh [--wheel-cache DIR] [--force]
+#   core (default for a new .venv): torch + torchvision, mmengine, mmpretrain on mmcv-lite (no
+#        compiled ops), scikit-learn, ONNX, mmrnas (editable): search, retraining, analysis,
+#        ONNX export. Nothing is compiled: a few minutes on a fresh machine.
+#   full (--full): mmcv with compiled ops instead of mmcv-lite, mmdet, mmsegmentation, mmpose,
+#        pycocotools / xtcocotools and the test requirements: the detection, segmentation and
+#        pose configs and the test suite.
+#
+# Usage: bash tools/setup_env.sh [--core | --full] [--wheel-cache DIR] [--force] [--print-level]
+#
+# Without --core / --full the .venv keeps the level it has (core for a new one), so the
+# quickstart's command never downgrades a full .venv. --core on a full .venv removes mmcv and the
+# toolboxes and installs mmcv-lite; --full on a core .venv removes mmcv-lite first (both install
+# the package `mmcv`: never both). --print-level prints the level a run would install and what
+# it would remove, and changes nothing.
 #
 # Environment:
 #   PYTHON               interpreter to build the venv from (default: python3.11, else python3)
@@ -23,15 +33,17 @@
 #                        it the script stops with what to install before the long build
 #   MAX_JOBS             parallel compile jobs for mmcv (default: number of cores)
 #
-# Idempotent: when a previous run finished (marker .venv/.mmrnas-setup-ok with the same inputs)
-# and the stack still imports, it returns in seconds. The marker is written only after every
-# step succeeded, and removed before a (re)install starts.
+# Idempotent: when a previous run finished (marker .venv/.mmrnas-setup-ok with the same inputs
+# and level) and the level still imports, it returns in seconds. The marker is written only
+# after every step succeeded, and removed before a (re)install starts.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 MARKER="$VENV/.mmrnas-setup-ok"
 FORCE=0
+PRINT_LEVEL=0
+LEVEL=""  # core | full; empty: the level the .venv has, core for a new one
 WHEEL_CACHE="${MMRNAS_WHEEL_CACHE:-}"
 WHEEL_CACHE_FROM="MMRNAS_WHEEL_CACHE"
 while [[ $# -gt 0 ]]; do
@@ -39,8 +51,12 @@ while [[ $# -gt 0 ]]; do
     --wheel-cache)
       [[ $# -ge 2 && -n "$2" ]] || { echo "setup_env: --wheel-cache needs a folder (see --help)" >&2; exit 2; }
       WHEEL_CACHE="$2"; WHEEL_CACHE_FROM="--wheel-cache"; shift 2 ;;
+    --core|--full)
+      [[ -z "$LEVEL" || "$LEVEL" == "${1#--}" ]] || { echo "setup_env: --core and --full exclude each other (see --help)" >&2; exit 2; }
+      LEVEL="${1#--}"; shift ;;
     --force) FORCE=1; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    --print-level) PRINT_LEVEL=1; shift ;;
+    -h|--help) sed -n '2,38p' "$0"; exit 0 ;;
     *) echo "setup_env: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -89,26 +105,67 @@ if [[ -z "${MMRNAS_TORCH:-}" ]]; then
     *) fail "No default torch pair for $ARCH: set MMRNAS_TORCH='torch==X torchvision==Y'." ;;
   esac
 fi
-pin() {  # pin NAME -> NAME==VERSION as written in requirements/downstream.txt
-  grep -E "^$1==" "$ROOT/requirements/downstream.txt" || fail "requirements/downstream.txt has no pin for $1."
+pin() {  # pin NAME -> NAME==VERSION as written in requirements/{mmcv_lite,core,downstream}.txt
+  cat "$ROOT"/requirements/{mmcv_lite,core,downstream}.txt | grep -E "^$1==" \
+    || fail "requirements/mmcv_lite.txt, core.txt and downstream.txt have no pin for $1."
 }
 MMCV_OPS="$ROOT/tools/misc/mmcv_ops.py"  # which mmcv ops this machine needs (CPU or CUDA)
 FINGERPRINT="$(cat "$0" "$MMCV_OPS" "$ROOT"/requirements/*.txt "$ROOT/setup.py" | sha256sum | cut -c1-16) $PYVER $ARCH $MMRNAS_TORCH"
 
-quick_check() {  # the stack imports, and mmcv's ops have CUDA kernels if this machine needs them
-  "$VENV/bin/python" - <<'PYCHECK' >/dev/null 2>&1 && "$VENV/bin/python" "$MMCV_OPS" installed
-import mmcv.ops, mmdet, mmseg, mmpose, mmpretrain, mmengine, torch, torchvision, sklearn, xtcocotools, pycocotools, mmrnas
+installed() {  # installed DIST: the .venv has the distribution DIST
+  [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c \
+    "import importlib.metadata as m, sys; m.distribution(sys.argv[1])" "$1" >/dev/null 2>&1
+}
+if [[ -z "$LEVEL" ]]; then  # keep the .venv's level: its marker's, else what it holds
+  if [[ -f "$MARKER" ]] && [[ "$(awk '{print $NF}' "$MARKER")" =~ ^(core|full)$ ]]; then
+    LEVEL="$(awk '{print $NF}' "$MARKER")"
+  elif installed mmdet; then
+    LEVEL=full
+  else
+    LEVEL=core
+  fi
+fi
+# What the level must not have: the other level's mmcv (mmcv-lite and mmcv install the same
+# files, so removing one deletes the other's: both go, and the level's own is reinstalled), and
+# for core the toolboxes that need mmcv's compiled ops.
+REMOVE=()
+if [[ "$LEVEL" == core ]]; then
+  for dist in mmcv mmdet mmsegmentation mmpose xtcocotools; do
+    if installed "$dist"; then REMOVE+=("$dist"); fi
+  done
+  if [[ ${#REMOVE[@]} -gt 0 ]] && installed mmcv-lite; then REMOVE+=(mmcv-lite); fi
+elif installed mmcv-lite; then
+  REMOVE=(mmcv-lite)
+  if installed mmcv; then REMOVE+=(mmcv); fi
+fi
+if [[ $PRINT_LEVEL -eq 1 ]]; then
+  echo "level: $LEVEL"
+  echo "remove: ${REMOVE[*]:-nothing}"
+  STEP="done"
+  exit 0
+fi
+echo "==> [setup_env] install level: $LEVEL"
+
+quick_check() {  # the level imports (and for full, mmcv's ops have the kernels this machine needs)
+  if [[ "$LEVEL" == core ]]; then
+    installed mmcv-lite && ! installed mmcv && "$VENV/bin/python" - <<'PYCHECK' >/dev/null 2>&1
+import mmcv, mmengine, mmpretrain, torch, torchvision, sklearn, onnx, onnxscript, onnxruntime, mmrnas
 PYCHECK
+  else
+    ! installed mmcv-lite && "$VENV/bin/python" - <<'PYCHECK' >/dev/null 2>&1 && "$VENV/bin/python" "$MMCV_OPS" installed
+import mmcv.ops, mmdet, mmseg, mmpose, mmpretrain, mmengine, torch, torchvision, sklearn, xtcocotools, pycocotools, onnx, mmrnas
+PYCHECK
+  fi
 }
 
-if [[ $FORCE -eq 0 && -f "$MARKER" && "$(cat "$MARKER")" == "$FINGERPRINT" ]]; then
-  step "verify existing environment"
+if [[ $FORCE -eq 0 && -f "$MARKER" && "$(cat "$MARKER")" == "$FINGERPRINT $LEVEL" ]]; then
+  step "verify existing environment ($LEVEL level)"
   if quick_check; then
-    echo "==> [setup_env] .venv is up to date (remove it or pass --force to reinstall)"
+    echo "==> [setup_env] .venv is up to date at the $LEVEL level (remove it or pass --force to reinstall)"
     STEP="done"
     exit 0
   fi
-  echo "==> [setup_env] .venv marker present but the stack does not import: reinstalling"
+  echo "==> [setup_env] .venv marker present but the $LEVEL level does not import: reinstalling"
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -119,7 +176,8 @@ if [[ ! -x "$VENV/bin/python" ]]; then
 fi
 VPY="$VENV/bin/python"
 pip_q() {  # quiet pip; drops the noise of find-links folders that lack a package
-  "$VPY" -m pip --disable-pip-version-check "$@" -q 2> >(grep -v "is neither a file nor a directory" >&2)
+  "$VPY" -m pip --disable-pip-version-check "$@" -q \
+    2> >(grep -v -E "is neither a file nor a directory|Skipping .* as it is not installed" >&2)
 }
 
 step "install build tools (setuptools<82: mmengine still imports pkg_resources)"
@@ -135,111 +193,135 @@ pip_q install $MMRNAS_TORCH || fail "pip could not install '$MMRNAS_TORCH': set 
 step "install mmengine and runtime requirements"
 pip_q install -r "$ROOT/requirements/runtime.txt" || fail "pip could not install requirements/runtime.txt."
 
-# --- mmcv with compiled ops ------------------------------------------------------------------
-# mmcv's setup.py compiles CUDA kernels whenever PyTorch sees a GPU (or FORCE_CUDA=1): the wheel
-# cache keys mmcv wheels by that flavour, 'cpu' or 'cu<version>' (tools/misc/mmcv_ops.py).
-MMCV_FLAVOUR="$("$VPY" "$MMCV_OPS" flavour)" || fail "Could not tell which mmcv ops this machine needs (see above)."
-TORCH_TAG="$("$VPY" -c 'import sys, platform, torch; print("torch%s-'"$MMCV_FLAVOUR"'-cp%d%d-%s" % (torch.__version__.split("+")[0], *sys.version_info[:2], platform.machine()))')"
-LEGACY_TAG="${TORCH_TAG/-$MMCV_FLAVOUR-/-}"  # caches keyed without a flavour hold CPU-only wheels
-ANY_TAG="$("$VPY" -c 'import sys, platform; print("any-cp%d%d-%s" % (*sys.version_info[:2], platform.machine()))')"
-LOCAL_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mmrnas/wheels"  # the script's own wheel cache
-find_wheel() {  # find_wheel TAG GLOB -> first matching wheel in the given cache or the own one
-  local d
-  for d in ${WHEEL_CACHE:+"$WHEEL_CACHE/$1"} "$LOCAL_CACHE/$1"; do
-    [[ -d "$d" ]] || continue
-    compgen -G "$d/$2" | head -n 1 && return 0
-  done
-  return 0
-}
-need_compiler() {
-  command -v "${CXX:-g++}" >/dev/null 2>&1 \
-    || fail "$1 must be compiled but there is no C++ compiler: install one (Debian: apt-get install build-essential) or pass --wheel-cache DIR with a prebuilt wheel."
-  "$VPY" -c "import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
-    || fail "$1 must be compiled but the Python headers are missing: install them (Debian: apt-get install python3-dev)."
-}
-
-MMCV_PIN="$(pin mmcv)"
-MMCV_VER="${MMCV_PIN#mmcv==}"
-step "install $MMCV_PIN with compiled ops ($MMCV_FLAVOUR)"
-if "$VPY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_VER')" >/dev/null 2>&1 \
-    && "$VPY" "$MMCV_OPS" installed; then
-  echo "    already installed"
-else
-  WHL="$(find_wheel "$TORCH_TAG" "mmcv-$MMCV_VER-*.whl")"
-  if [[ -z "$WHL" && "$MMCV_FLAVOUR" == cpu ]]; then
-    WHL="$(find_wheel "$LEGACY_TAG" "mmcv-$MMCV_VER-*.whl")"
-  fi
-  if [[ -z "$WHL" ]]; then
-    if [[ "$MMCV_FLAVOUR" != cpu ]]; then
-      TOOLKIT="$("$VPY" "$MMCV_OPS" toolkit 2>&1)" || fail "$TOOLKIT"
-    fi
-    echo "    no cached wheel for $TORCH_TAG: building mmcv $MMCV_VER from source (about 35 min on 2 cores)"
-    need_compiler "mmcv"
-    BUILD="$(mktemp -d)"
-    pip_q download --no-deps --no-binary :all: "$MMCV_PIN" -d "$BUILD" \
-      || fail "Could not download the mmcv $MMCV_VER source: check the network / package index."
-    tar -xzf "$BUILD"/mmcv-"$MMCV_VER".tar.gz -C "$BUILD"
-    # torch >= 2.6 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
-    sed -i 's/-std=c++17/-std=c++20/g' "$BUILD/mmcv-$MMCV_VER/setup.py"
-    # A CPU build on a GPU machine (MMRNAS_MMCV_CPU_ONLY=1) hides the GPU from mmcv's setup.py.
-    [[ "$MMCV_FLAVOUR" == cpu ]] && BUILD_ENV=(CUDA_VISIBLE_DEVICES= FORCE_CUDA=0) || BUILD_ENV=()
-    env ${BUILD_ENV[@]+"${BUILD_ENV[@]}"} MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "$VPY" -m pip \
-      --disable-pip-version-check -q wheel --no-build-isolation --no-deps \
-      "$BUILD/mmcv-$MMCV_VER" -w "$BUILD/dist" || fail "Building mmcv $MMCV_VER failed (see the compiler output above)."
-    mkdir -p "$LOCAL_CACHE/$TORCH_TAG"
-    cp "$BUILD"/dist/mmcv-*.whl "$LOCAL_CACHE/$TORCH_TAG/"
-    WHL="$(find_wheel "$TORCH_TAG" "mmcv-$MMCV_VER-*.whl")"
-    rm -rf "$BUILD"
-  fi
-  echo "    using $WHL"
-  pip_q install --no-deps "$WHL" || fail "Could not install $WHL."
-  pip_q install addict packaging Pillow pyyaml yapf opencv-python-headless || fail "Could not install mmcv's dependencies."
-  "$VPY" -c "import mmcv.ops" || fail "mmcv.ops does not import: the wheel does not match this torch; delete it from the cache and rerun."
+if [[ ${#REMOVE[@]} -gt 0 ]]; then
+  step "switch to the $LEVEL level: remove ${REMOVE[*]}"
+  pip_q uninstall -y "${REMOVE[@]}" || fail "pip could not remove ${REMOVE[*]}."
 fi
-
-# --- xtcocotools (PyPI wheels are built against numpy 1.x) -------------------------------------
-XTC_PIN="$(pin xtcocotools)"
-step "install $XTC_PIN (built against the installed numpy)"
-if "$VPY" -c "import xtcocotools.coco" >/dev/null 2>&1; then
-  echo "    already installed"
+if [[ "$LEVEL" == core ]]; then
+  step "install $(pin mmcv-lite) (mmcv without compiled ops) and requirements/core.txt"
+  pip_q install -r "$ROOT/requirements/mmcv_lite.txt" -r "$ROOT/requirements/core.txt" \
+    || fail "pip could not install requirements/mmcv_lite.txt and requirements/core.txt."
 else
-  WHL="$(find_wheel "$ANY_TAG" "xtcocotools-${XTC_PIN#xtcocotools==}-*.whl")"
-  if [[ -n "$WHL" ]]; then
-    pip_q install --no-deps "$WHL" || fail "Could not install $WHL."
+  # --- mmcv with compiled ops ------------------------------------------------------------------
+  # mmcv's setup.py compiles CUDA kernels whenever PyTorch sees a GPU (or FORCE_CUDA=1): the wheel
+  # cache keys mmcv wheels by that flavour, 'cpu' or 'cu<version>' (tools/misc/mmcv_ops.py).
+  MMCV_FLAVOUR="$("$VPY" "$MMCV_OPS" flavour)" || fail "Could not tell which mmcv ops this machine needs (see above)."
+  TORCH_TAG="$("$VPY" -c 'import sys, platform, torch; print("torch%s-'"$MMCV_FLAVOUR"'-cp%d%d-%s" % (torch.__version__.split("+")[0], *sys.version_info[:2], platform.machine()))')"
+  LEGACY_TAG="${TORCH_TAG/-$MMCV_FLAVOUR-/-}"  # caches keyed without a flavour hold CPU-only wheels
+  ANY_TAG="$("$VPY" -c 'import sys, platform; print("any-cp%d%d-%s" % (*sys.version_info[:2], platform.machine()))')"
+  LOCAL_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mmrnas/wheels"  # the script's own wheel cache
+  find_wheel() {  # find_wheel TAG GLOB -> first matching wheel in the given cache or the own one
+    local d
+    for d in ${WHEEL_CACHE:+"$WHEEL_CACHE/$1"} "$LOCAL_CACHE/$1"; do
+      [[ -d "$d" ]] || continue
+      compgen -G "$d/$2" | head -n 1 && return 0
+    done
+    return 0
+  }
+  need_compiler() {
+    command -v "${CXX:-g++}" >/dev/null 2>&1 \
+      || fail "$1 must be compiled but there is no C++ compiler: install one (Debian: apt-get install build-essential) or pass --wheel-cache DIR with a prebuilt wheel."
+    "$VPY" -c "import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
+      || fail "$1 must be compiled but the Python headers are missing: install them (Debian: apt-get install python3-dev)."
+  }
+
+  MMCV_PIN="$(pin mmcv)"
+  MMCV_VER="${MMCV_PIN#mmcv==}"
+  step "install $MMCV_PIN with compiled ops ($MMCV_FLAVOUR)"
+  if "$VPY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_VER')" >/dev/null 2>&1 \
+      && "$VPY" "$MMCV_OPS" installed; then
+    echo "    already installed"
   else
-    need_compiler "xtcocotools"
-    pip_q install --no-build-isolation --no-binary xtcocotools --no-deps "$XTC_PIN" \
-      || fail "Building $XTC_PIN from source failed."
+    WHL="$(find_wheel "$TORCH_TAG" "mmcv-$MMCV_VER-*.whl")"
+    if [[ -z "$WHL" && "$MMCV_FLAVOUR" == cpu ]]; then
+      WHL="$(find_wheel "$LEGACY_TAG" "mmcv-$MMCV_VER-*.whl")"
+    fi
+    if [[ -z "$WHL" ]]; then
+      if [[ "$MMCV_FLAVOUR" != cpu ]]; then
+        TOOLKIT="$("$VPY" "$MMCV_OPS" toolkit 2>&1)" || fail "$TOOLKIT"
+      fi
+      echo "    no cached wheel for $TORCH_TAG: building mmcv $MMCV_VER from source (about 35 min on 2 cores)"
+      need_compiler "mmcv"
+      BUILD="$(mktemp -d)"
+      pip_q download --no-deps --no-binary :all: "$MMCV_PIN" -d "$BUILD" \
+        || fail "Could not download the mmcv $MMCV_VER source: check the network / package index."
+      tar -xzf "$BUILD"/mmcv-"$MMCV_VER".tar.gz -C "$BUILD"
+      # torch >= 2.6 headers need C++20; mmcv 2.1.0 hard-codes -std=c++17.
+      sed -i 's/-std=c++17/-std=c++20/g' "$BUILD/mmcv-$MMCV_VER/setup.py"
+      # A CPU build on a GPU machine (MMRNAS_MMCV_CPU_ONLY=1) hides the GPU from mmcv's setup.py.
+      [[ "$MMCV_FLAVOUR" == cpu ]] && BUILD_ENV=(CUDA_VISIBLE_DEVICES= FORCE_CUDA=0) || BUILD_ENV=()
+      env ${BUILD_ENV[@]+"${BUILD_ENV[@]}"} MMCV_WITH_OPS=1 MAX_JOBS="${MAX_JOBS:-$(nproc)}" "$VPY" -m pip \
+        --disable-pip-version-check -q wheel --no-build-isolation --no-deps \
+        "$BUILD/mmcv-$MMCV_VER" -w "$BUILD/dist" || fail "Building mmcv $MMCV_VER failed (see the compiler output above)."
+      mkdir -p "$LOCAL_CACHE/$TORCH_TAG"
+      cp "$BUILD"/dist/mmcv-*.whl "$LOCAL_CACHE/$TORCH_TAG/"
+      WHL="$(find_wheel "$TORCH_TAG" "mmcv-$MMCV_VER-*.whl")"
+      rm -rf "$BUILD"
+    fi
+    echo "    using $WHL"
+    pip_q install --no-deps "$WHL" || fail "Could not install $WHL."
+    pip_q install addict packaging Pillow pyyaml yapf opencv-python-headless || fail "Could not install mmcv's dependencies."
+    "$VPY" -c "import mmcv.ops" || fail "mmcv.ops does not import: the wheel does not match this torch; delete it from the cache and rerun."
   fi
-  "$VPY" -c "import xtcocotools.coco" || fail "xtcocotools does not import."
+
+  # --- xtcocotools (PyPI wheels are built against numpy 1.x) -------------------------------------
+  XTC_PIN="$(pin xtcocotools)"
+  step "install $XTC_PIN (built against the installed numpy)"
+  if "$VPY" -c "import xtcocotools.coco" >/dev/null 2>&1; then
+    echo "    already installed"
+  else
+    WHL="$(find_wheel "$ANY_TAG" "xtcocotools-${XTC_PIN#xtcocotools==}-*.whl")"
+    if [[ -n "$WHL" ]]; then
+      pip_q install --no-deps "$WHL" || fail "Could not install $WHL."
+    else
+      need_compiler "xtcocotools"
+      pip_q install --no-build-isolation --no-binary xtcocotools --no-deps "$XTC_PIN" \
+        || fail "Building $XTC_PIN from source failed."
+    fi
+    "$VPY" -c "import xtcocotools.coco" || fail "xtcocotools does not import."
+  fi
+
+  step "install requirements/core.txt"
+  pip_q install -r "$ROOT/requirements/core.txt" || fail "pip could not install requirements/core.txt."
+
+  # --- the toolboxes ------------------------------------------------------------------------------
+  step "install $(pin mmdet), $(pin mmsegmentation)"
+  pip_q install "$(pin mmdet)" "$(pin mmsegmentation)" \
+    pycocotools ftfy regex "setuptools>=77.0.3,<82" || fail "pip could not install the toolboxes."
+
+  step "install $(pin mmpose) (--no-deps: chumpy is SMPL-only and does not import on Python 3.11)"
+  pip_q install --no-deps "$(pin mmpose)" || fail "pip could not install mmpose."
+  echo "    (pip may report 'mmpose requires chumpy, which is not installed': expected, see above)"
+  pip_q install json_tricks munkres scipy || fail "pip could not install mmpose's dependencies."
+
+  step "install test requirements"
+  pip_q install -r "$ROOT/requirements/tests.txt" || fail "pip could not install requirements/tests.txt."
 fi
-
-# --- the toolboxes ------------------------------------------------------------------------------
-step "install $(pin mmdet), $(pin mmsegmentation), $(pin mmpretrain)"
-pip_q install "$(pin mmdet)" "$(pin mmsegmentation)" "$(pin mmpretrain)" \
-  pycocotools ftfy regex "setuptools>=77.0.3,<82" || fail "pip could not install the toolboxes."
-
-step "install $(pin mmpose) (--no-deps: chumpy is SMPL-only and does not import on Python 3.11)"
-pip_q install --no-deps "$(pin mmpose)" || fail "pip could not install mmpose."
-echo "    (pip may report 'mmpose requires chumpy, which is not installed': expected, see above)"
-pip_q install json_tricks munkres scipy || fail "pip could not install mmpose's dependencies."
-
-step "install test requirements"
-pip_q install -r "$ROOT/requirements/tests.txt" || fail "pip could not install requirements/tests.txt."
 
 step "install mmrnas (editable)"
 pip_q install --no-deps --no-build-isolation -e "$ROOT" || fail "pip could not install mmrnas from $ROOT."
 
-step "verify the stack imports"
-"$VPY" - <<'PYCHECK' || fail "The stack does not import (see the traceback above)."
+step "verify the $LEVEL level imports"
+if [[ "$LEVEL" == core ]]; then
+  "$VPY" - <<'PYCHECK' || fail "The core level does not import (see the traceback above)."
+import mmcv, mmengine, mmpretrain, torch, torchvision, sklearn, onnx, onnxscript, onnxruntime, mmrnas
+from mmrnas.utils.install_level import has_mmcv_ops
+assert not has_mmcv_ops(), 'the core level has compiled mmcv ops'
+print(f"    torch {torch.__version__}, mmengine {mmengine.__version__}, mmcv-lite {mmcv.__version__} "
+      f"(no compiled ops), mmpretrain {mmpretrain.__version__}, mmrnas {mmrnas.__version__}")
+PYCHECK
+  echo "    detection, segmentation, pose and the test suite need the full level: bash tools/setup_env.sh --full"
+else
+  "$VPY" - <<'PYCHECK' || fail "The full level does not import (see the traceback above)."
 import mmcv, mmcv.ops, mmdet, mmseg, mmpose, mmpretrain, mmengine, torch, torchvision
-import sklearn, xtcocotools.coco, pycocotools.coco, mmrnas
+import sklearn, onnx, xtcocotools.coco, pycocotools.coco, mmrnas
 print(f"    torch {torch.__version__}, mmengine {mmengine.__version__}, mmcv {mmcv.__version__}, "
       f"mmdet {mmdet.__version__}, mmseg {mmseg.__version__}, mmpose {mmpose.__version__}, "
       f"mmpretrain {mmpretrain.__version__}, mmrnas {mmrnas.__version__}")
 PYCHECK
-echo "    $("$VPY" "$MMCV_OPS" report)"
+  echo "    $("$VPY" "$MMCV_OPS" report)"
+fi
 
-echo "$FINGERPRINT" > "$MARKER"
+echo "$FINGERPRINT $LEVEL" > "$MARKER"
 STEP="done"
 echo "==> [setup_env] done: activate with 'source .venv/bin/activate' or call .venv/bin/python"

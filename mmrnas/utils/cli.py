@@ -22,6 +22,7 @@ import inspect
 import os
 import os.path as osp
 import sys
+import warnings
 from contextlib import contextmanager
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
@@ -34,6 +35,13 @@ from mmengine.runner import Runner
 from mmrnas.structures import GENOTYPE_SUFFIXES, Genotype, resolve_genotype
 from .config import BACKBONE_TYPES, backbone_cfgs, iter_module_cfgs, merge_cfg_options
 from .input_size import config_input_size
+from .install_level import (
+    TOOLBOXES,
+    FullInstallRequired,
+    full_install_cause,
+    full_install_error,
+    missing_for_full,
+)
 
 __all__ = [
     'CfgOptionsAction', 'build_dataset', 'build_runner', 'check_classifier_classes',
@@ -43,7 +51,7 @@ __all__ = [
 ]
 
 #: Errors that mean "the command line or the config is wrong", not "mmrnas is broken".
-USER_ERRORS = (ValueError, FileNotFoundError)
+USER_ERRORS = (ValueError, FileNotFoundError, FullInstallRequired)
 #: The dataloaders each loop of the Runner reads: training validates too.
 LOOP_DATALOADERS = dict(
     train_loop=('train_dataloader', 'val_dataloader'),
@@ -94,6 +102,9 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     Raises:
         FileNotFoundError: if ``path`` is not a file.
         ValueError: if ``path`` is a genotype file rather than a config.
+        FullInstallRequired: if the config needs a toolbox (mmdet, mmseg, mmpose: their
+            ``_base_`` files or mmrnas's integration modules) of the full install level and
+            this environment has the core level.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
@@ -105,9 +116,32 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         else:
             raise ValueError(f'{path!r} is a genotype file, not a config: pass a config and '
                              f'the genotype as --cfg-options genotype={path}')
-    cfg = Config.fromfile(path)
+    try:
+        with warnings.catch_warnings():
+            # MMEngine looks for a missing toolbox (an `mmdet::` base) with pkg_resources
+            warnings.filterwarnings('ignore', 'pkg_resources is deprecated', UserWarning)
+            cfg = Config.fromfile(path)
+    except ImportError as error:
+        reason = full_install_reason(path, error)
+        if reason is None:
+            raise
+        raise reason from None
     merge_cfg_options(cfg, cfg_options)
     return cfg
+
+
+def full_install_reason(path: str, error: ImportError) -> Optional[FullInstallRequired]:
+    """The full-install error behind ``error``, raised while config ``path`` was read: one
+    raised by an integration module it imports, or a missing toolbox it names (MMEngine's
+    ``mmdet::`` bases and ``custom_imports`` give plain import errors); None otherwise."""
+    cause = full_install_cause(error)
+    if cause is not None:
+        return cause
+    names = (*TOOLBOXES, 'mmcv._ext', 'mmcv.ops', 'mmrnas.downstream')
+    missing = missing_for_full()
+    if missing and any(name in str(error) for name in names):
+        return full_install_error(f'config {path!r}', missing)
+    return None
 
 
 def parse_launch_args(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]],

@@ -23,7 +23,7 @@ from tests.utils import (
     write_backbone_checkpoint,
 )
 
-pytestmark = pytest.mark.usefixtures('one_thread')
+pytestmark = [pytest.mark.usefixtures('one_thread'), pytest.mark.full_install]
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'detection' / 'ssdlite_rnas-c46l14_8xb32-200e_voc0712-320.py'

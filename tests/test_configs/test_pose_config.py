@@ -20,7 +20,7 @@ from tests.utils import (
     write_backbone_checkpoint,
 )
 
-pytestmark = pytest.mark.usefixtures('one_thread')
+pytestmark = [pytest.mark.usefixtures('one_thread'), pytest.mark.full_install]
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / 'configs' / 'pose' / 'td-hm_rnas-c46l14_1xb128-140e_coco-256x192.py'

@@ -24,7 +24,7 @@ from torch import nn
 
 from tests.utils import load_tool, pyramid_check_message, write_backbone_checkpoint
 
-pytestmark = pytest.mark.usefixtures('one_thread')
+pytestmark = [pytest.mark.usefixtures('one_thread'), pytest.mark.full_install]
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = (ROOT / 'configs' / 'segmentation' /

@@ -7,7 +7,7 @@ import torch
 from mmengine.hub import get_config
 from mmengine.registry import DefaultScope
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.full_install]
 
 
 def build_stock_model(scope: str, config: str):

@@ -15,6 +15,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 @pytest.mark.slow
+@pytest.mark.full_install  # the pose config
 def test_dist_train_two_cpu_processes(tmp_path):
     root = tmp_path / 'coco'
     load_generator().generate_tiny_coco_keypoints(str(root), num_train=8, num_val=4, seed=0)

@@ -55,6 +55,7 @@ def test_cuda_build_without_toolkit_is_one_message(tmp_path):
     assert run('toolkit', FORCE_CUDA='1', MMRNAS_MMCV_CPU_ONLY='1').returncode == 0
 
 
+@pytest.mark.full_install
 def test_this_machine():
     """The CI machine: no GPU, mmcv ops built for the CPU."""
     import torch

@@ -1,5 +1,7 @@
-"""tools/setup_env.sh refuses bad input with one clear line, before touching any venv, and
-looks for prebuilt wheels only where it is told to and in its own cache."""
+"""tools/setup_env.sh refuses bad input with one clear line, before touching any venv, looks
+for prebuilt wheels only where it is told to and in its own cache, and chooses the install
+level, and what a switch removes, from the flags and what the .venv holds."""
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +18,8 @@ def repo_copy(tmp_path):
     shutil.copy(ROOT / 'tools' / 'setup_env.sh', tmp_path / 'tools')
     shutil.copytree(ROOT / 'requirements', tmp_path / 'requirements')
     shutil.copy(ROOT / 'setup.py', tmp_path)
+    (tmp_path / 'tools' / 'misc').mkdir()
+    shutil.copy(ROOT / 'tools' / 'misc' / 'mmcv_ops.py', tmp_path / 'tools' / 'misc')
     return tmp_path
 
 
@@ -73,3 +77,77 @@ def test_wheel_cache_stays_inside_its_own_folders():
     script = (ROOT / 'tools' / 'setup_env.sh').read_text()
     assert '../' not in script and 'shared' not in script
     assert 'LOCAL_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mmrnas/wheels"' in script
+
+
+def make_venv(repo: Path, *dists: str, marker_level: str = None) -> None:
+    """``repo/.venv``: a bare virtualenv whose site-packages hold the metadata of ``dists``
+    (``name==version``), as pip leaves them, and optionally a setup marker of that level."""
+    import sys
+    subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(repo / '.venv')],
+                   check=True)
+    (site, ) = (repo / '.venv' / 'lib').glob('python*/site-packages')
+    for dist in dists:
+        name, version = dist.split('==')
+        info = site / f'{name.replace("-", "_")}-{version}.dist-info'
+        info.mkdir()
+        (info / 'METADATA').write_text(
+            f'Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n')
+    if marker_level:
+        (repo / '.venv' / '.mmrnas-setup-ok').write_text(f'0123456789abcdef 3.11 x86_64 '
+                                                         f'torch==2.14.1 {marker_level}\n')
+
+
+FULL = ('mmcv==2.1.0', 'mmdet==3.3.0', 'mmsegmentation==1.2.2', 'mmpose==1.3.2',
+        'xtcocotools==1.14.3')
+
+
+@pytest.mark.parametrize('dists, marker, flag, level, remove', [
+    ((), None, None, 'core', 'nothing'),  # a new .venv
+    ((), None, '--full', 'full', 'nothing'),
+    (('mmcv-lite==2.1.0', ), 'core', None, 'core', 'nothing'),
+    (FULL, 'full', None, 'full', 'nothing'),  # the quickstart never downgrades a full .venv
+    (FULL, None, None, 'full', 'nothing'),  # no marker (a failed run): what it holds
+    (FULL, 'full', '--core', 'core', 'mmcv mmdet mmsegmentation mmpose xtcocotools'),
+    (('mmcv-lite==2.1.0', ), 'core', '--full', 'full', 'mmcv-lite'),
+    # both mmcvs (installed by hand): removing one deletes the other's files, both go
+    (('mmcv==2.1.0', 'mmcv-lite==2.1.0'), None, '--full', 'full', 'mmcv-lite mmcv'),
+    (('mmcv==2.1.0', 'mmcv-lite==2.1.0'), None, '--core', 'core', 'mmcv mmcv-lite'),
+    (('mmdet==3.3.0', ), 'core', None, 'core', 'mmdet'),  # a toolbox added to a core .venv
+])
+def test_print_level(repo_copy, dists, marker, flag, level, remove):
+    if dists or marker:
+        make_venv(repo_copy, *dists, marker_level=marker)
+    result = run_setup(repo_copy, '--print-level', *([flag] if flag else []))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == [f'level: {level}', f'remove: {remove}']
+    assert (repo_copy / '.venv').exists() == bool(dists or marker)  # nothing created
+
+
+def test_core_and_full_exclude_each_other(repo_copy):
+    result = run_setup(repo_copy, '--core', '--full')
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        'setup_env: --core and --full exclude each other (see --help)')
+
+
+def requirement_names(name: str) -> dict:
+    """``requirements/<name>.txt`` as {distribution: line}."""
+    lines = (line.split('#', 1)[0].strip()
+             for line in (ROOT / 'requirements' / f'{name}.txt').read_text().splitlines())
+    return {re.split(r'[=<>!~\[ ]', line, 1)[0].lower(): line for line in lines if line}
+
+
+def test_levels_hold_one_mmcv_each():
+    """Core = mmcv_lite.txt + core.txt, full = core.txt + downstream.txt (tools/setup_env.sh
+    and setup.py's extras): one mmcv each, of the same version, and the toolboxes only in
+    full."""
+    lite, core, full = (requirement_names(name)
+                        for name in ('mmcv_lite', 'core', 'downstream'))
+    assert lite == {'mmcv-lite': 'mmcv-lite==2.1.0'}
+    assert full['mmcv'] == 'mmcv==2.1.0'
+    assert not {'mmcv', 'mmcv-lite', 'mmdet', 'mmsegmentation', 'mmpose'} & set(core)
+    assert {'mmpretrain', 'scikit-learn', 'onnx', 'onnxscript', 'onnxruntime'} <= set(core)
+    assert not set(core) & set(full)
+    setup = (ROOT / 'setup.py').read_text()
+    assert ("'core': read_requirements('mmcv_lite') + read_requirements('core')" in setup
+            and "'full': read_requirements('core') + read_requirements('downstream')" in setup)

@@ -135,6 +135,7 @@ def test_test_missing_checkpoint(tmp_path, user_error):
         f"test.py: error: checkpoint '{tmp_path / 'epoch_1.pth'}' does not exist")
 
 
+@pytest.mark.full_install
 @pytest.mark.parametrize('config, key', [
     ('detection/ssdlite_rnas-c46l14_8xb32-200e_voc0712-320.py', 'model.backbone.init_cfg'),
     ('segmentation/bisenetv1_rnas-c46l14_2xb8-80k_cityscapes-1024x1024.py',

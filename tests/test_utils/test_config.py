@@ -46,6 +46,7 @@ CONVERT = ('python tools/model_converters/relativenas_to_mmrnas.py SRC '
            'checkpoints/rnas_c46l14_in1k_backbone.pth --backbone-only')
 
 
+@pytest.mark.full_install
 @pytest.mark.parametrize('config, key', [
     ('detection/ssdlite_rnas-c46l14_8xb32-200e_voc0712-320.py', 'model.backbone.init_cfg'),
     ('segmentation/bisenetv1_rnas-c46l14_2xb8-80k_cityscapes-1024x1024.py',

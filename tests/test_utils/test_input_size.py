@@ -20,14 +20,19 @@ CONFIGS = Path(__file__).resolve().parents[2] / 'configs'
      (16, 16, 'train_dataloader.dataset.pipeline RandomCrop(crop_size=16)')),
     ('retrain/rnas_c8l5_1xb64-30e_custom-folder-32.py',
      (32, 32, 'test_dataloader.dataset.pipeline CenterCrop(crop_size=32)')),
-    ('detection/ssdlite_rnas-c46l14_8xb32-200e_voc0712-320.py',
-     (320, 320, 'test_dataloader.dataset.pipeline Resize(scale=(320, 320))')),
+    pytest.param('detection/ssdlite_rnas-c46l14_8xb32-200e_voc0712-320.py',
+                 (320, 320, 'test_dataloader.dataset.pipeline Resize(scale=(320, 320))'),
+                 marks=pytest.mark.full_install),
     # Evaluated at the images' own size in 1024 x 1024 windows: the train crop.
-    ('segmentation/bisenetv1_rnas-c46l14_2xb8-80k_cityscapes-1024x1024.py',
-     (1024, 1024, 'train_dataloader.dataset.pipeline RandomCrop(crop_size=(1024, 1024))')),
+    pytest.param('segmentation/bisenetv1_rnas-c46l14_2xb8-80k_cityscapes-1024x1024.py',
+                 (1024, 1024,
+                  'train_dataloader.dataset.pipeline RandomCrop(crop_size=(1024, 1024))'),
+                 marks=pytest.mark.full_install),
     # TopdownAffine takes (w, h).
-    ('pose/td-hm_rnas-c46l14_1xb128-140e_coco-256x192.py',
-     (256, 192, 'test_dataloader.dataset.pipeline TopdownAffine(input_size=(192, 256))')),
+    pytest.param('pose/td-hm_rnas-c46l14_1xb128-140e_coco-256x192.py',
+                 (256, 192,
+                  'test_dataloader.dataset.pipeline TopdownAffine(input_size=(192, 256))'),
+                 marks=pytest.mark.full_install),
 ])
 def test_repository_configs(config, expected):
     assert config_input_size(Config.fromfile(str(CONFIGS / config))) == expected

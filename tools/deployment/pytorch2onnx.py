@@ -270,7 +270,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         missing = [name for name in REQUIRED if importlib.util.find_spec(name) is None]
         if missing:
             raise ValueError(f'{", ".join(missing)} not installed: '
-                             'pip install -r requirements/tests.txt')
+                             'they belong to the core install, bash tools/setup_env.sh '
+                             '(or pip install -r requirements/core.txt)')
         size = None if args.shape is None else parse_shape(args.shape)
         if osp.isdir(args.out):
             raise ValueError(f'--out {args.out} is a folder, give a file name')

@@ -8,7 +8,11 @@ from mmrnas.models import RelativeNASBackbone
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('scope', ['mmdet', 'mmseg', 'mmpose', 'mmpretrain'])
+@pytest.mark.parametrize('scope', [
+    *(pytest.param(scope, marks=pytest.mark.full_install)
+      for scope in ('mmdet', 'mmseg', 'mmpose')),
+    'mmpretrain',
+])
 def test_bare_name_from_toolbox_registry(scope):
     registry = importlib.import_module(f'{scope}.registry').MODELS
     with DefaultScope.overwrite_default_scope(scope):
