@@ -180,9 +180,9 @@ pip_q() {  # quiet pip; drops the noise of find-links folders that lack a packag
     2> >(grep -v -E "is neither a file nor a directory|Skipping .* as it is not installed" >&2)
 }
 
-step "install build tools (setuptools<82: mmengine still imports pkg_resources)"
-pip_q install "setuptools>=77.0.3,<82" wheel ninja cython "numpy>=1.26" \
-  || fail "pip could not install build tools: check the network / package index."
+step "install setuptools<82 (mmengine still imports pkg_resources) and wheel"
+pip_q install "setuptools>=77.0.3,<82" wheel \
+  || fail "pip could not install setuptools and wheel: check the network / package index."
 
 step "install $MMRNAS_TORCH"
 # shellcheck disable=SC2086
@@ -190,18 +190,20 @@ pip_q install $MMRNAS_TORCH || fail "pip could not install '$MMRNAS_TORCH': set 
 "$VPY" -c "import torch, torchvision.ops; torchvision.ops.nms" \
   || fail "torch and torchvision do not import together: set MMRNAS_TORCH to a matching pair."
 
-step "install mmengine and runtime requirements"
-pip_q install -r "$ROOT/requirements/runtime.txt" || fail "pip could not install requirements/runtime.txt."
-
 if [[ ${#REMOVE[@]} -gt 0 ]]; then
   step "switch to the $LEVEL level: remove ${REMOVE[*]}"
   pip_q uninstall -y "${REMOVE[@]}" || fail "pip could not remove ${REMOVE[*]}."
 fi
 if [[ "$LEVEL" == core ]]; then
-  step "install $(pin mmcv-lite) (mmcv without compiled ops) and requirements/core.txt"
-  pip_q install -r "$ROOT/requirements/mmcv_lite.txt" -r "$ROOT/requirements/core.txt" \
-    || fail "pip could not install requirements/mmcv_lite.txt and requirements/core.txt."
+  step "install mmengine (requirements/runtime.txt), $(pin mmcv-lite) (mmcv without compiled ops) and requirements/core.txt"
+  pip_q install -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/mmcv_lite.txt" \
+    -r "$ROOT/requirements/core.txt" \
+    || fail "pip could not install requirements/runtime.txt, mmcv_lite.txt and core.txt."
 else
+  step "install mmengine (requirements/runtime.txt) and the build tools of mmcv and xtcocotools"
+  pip_q install -r "$ROOT/requirements/runtime.txt" ninja cython "numpy>=1.26" \
+    || fail "pip could not install requirements/runtime.txt and the build tools."
+
   # --- mmcv with compiled ops ------------------------------------------------------------------
   # mmcv's setup.py compiles CUDA kernels whenever PyTorch sees a GPU (or FORCE_CUDA=1): the wheel
   # cache keys mmcv wheels by that flavour, 'cpu' or 'cu<version>' (tools/misc/mmcv_ops.py).
