@@ -4,7 +4,8 @@ levels are extras, never both in one environment (mmcv-lite and mmcv share the p
 - ``pip install -e .[core]``: search, retraining, analysis, ONNX export (mmpretrain on
   mmcv-lite, nothing compiled);
 - ``pip install -e .[full]``: the detection, segmentation and pose configs too (mmcv 2.1.0 with
-  compiled ops, mmdet, mmsegmentation, mmpose); mmcv 2.1.0 has no wheels for current torch.
+  compiled ops, mmdet, mmsegmentation, mmpose); as it is, only where mmcv 2.1.0 has wheels
+  (torch <= 2.1), and mmpose's chumpy dependency does not build on Python 3.11.
 
 ``tools/setup_env.sh`` (core) and ``tools/setup_env.sh --full`` install the levels with the
 fixes they need on current torch (docs/get_started.md).

@@ -1,7 +1,7 @@
 """The repository is lint-clean: ``ruff check`` with the configuration in ``ruff.toml``.
 
-ruff is pinned in requirements/tests.txt, so tools/setup_env.sh installs it and this test runs
-in CI; it is skipped only in an environment without ruff."""
+ruff is pinned in requirements/tests.txt, so tools/setup_env.sh --full installs it and this test
+runs in CI; it is skipped only in an environment without ruff."""
 import importlib.util
 import subprocess
 import sys

@@ -19,6 +19,7 @@ QUICKSTART_COMMAND = ('bash tools/setup_env.sh && .venv/bin/python tools/search.
 # copy's marker below is computed the same way, and this test stops if the formula changes.
 FINGERPRINT_LINE = ('FINGERPRINT="$(cat "$0" "$MMCV_OPS" "$ROOT"/requirements/*.txt '
                     '"$ROOT/setup.py" | sha256sum | cut -c1-16) $PYVER $ARCH $MMRNAS_TORCH"')
+MARKER_LINE = 'echo "$FINGERPRINT $LEVEL" > "$MARKER"'  # what a finished run writes
 DEFAULT_TORCH = {
     'x86_64': 'torch==2.14.1 torchvision==0.29.1',
     'aarch64': 'torch==2.9.1 torchvision==0.24.1',
@@ -107,7 +108,7 @@ def setup_fingerprint(repo: Path, level: str) -> str:
     """What tools/setup_env.sh in ``repo`` writes to its marker after installing ``level``
     (see :data:`FINGERPRINT_LINE`)."""
     script = repo / 'tools' / 'setup_env.sh'
-    assert FINGERPRINT_LINE in script.read_text(), (
+    assert FINGERPRINT_LINE in script.read_text() and MARKER_LINE in script.read_text(), (
         'tools/setup_env.sh changed how it fingerprints its inputs: update setup_fingerprint() '
         'in this test (otherwise the copy would not take the warm path)')
     inputs = [script, repo / 'tools' / 'misc' / 'mmcv_ops.py',

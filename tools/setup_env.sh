@@ -75,7 +75,7 @@ fail() {
 on_exit() {
   local rc=$?
   if [[ $rc -ne 0 && $REPORTED -eq 0 && "$STEP" != "start" ]]; then
-    echo "setup_env: FAILED at step '$STEP' (exit $rc): fix the error above and run tools/setup_env.sh again." >&2
+    echo "setup_env: FAILED at step '$STEP' (exit $rc): fix the error above and run tools/setup_env.sh --$LEVEL again." >&2
   fi
 }
 trap on_exit EXIT
@@ -116,14 +116,21 @@ installed() {  # installed DIST: the .venv has the distribution DIST
   [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -c \
     "import importlib.metadata as m, sys; m.distribution(sys.argv[1])" "$1" >/dev/null 2>&1
 }
-if [[ -z "$LEVEL" ]]; then  # keep the .venv's level: its marker's, else what it holds
-  if [[ -f "$MARKER" ]] && [[ "$(awk '{print $NF}' "$MARKER")" =~ ^(core|full)$ ]]; then
-    LEVEL="$(awk '{print $NF}' "$MARKER")"
-  elif installed mmdet; then
-    LEVEL=full
-  else
-    LEVEL=core
+if [[ -z "$LEVEL" ]]; then  # keep the .venv's level
+  # The marker's last word is the level of the last run, finished or not (a finished run's
+  # marker starts with its fingerprint, an unfinished one's with "incomplete"). A finished
+  # run's level yields to the mmcv installed since (by hand); without a marker, what it holds.
+  MARKED="$( [[ -f "$MARKER" ]] && awk '{print $1, $NF}' "$MARKER" || true)"
+  HELD=""  # the level of the one mmcv installed
+  if installed mmcv && ! installed mmcv-lite; then HELD=full
+  elif installed mmcv-lite && ! installed mmcv; then HELD=core
   fi
+  case "$MARKED" in
+    "incomplete core"|"incomplete full") LEVEL="${MARKED#incomplete }" ;;
+    *" core"|*" full") LEVEL="${HELD:-${MARKED##* }}" ;;
+    *) if [[ -z "$HELD" ]] && installed mmdet; then HELD=full; fi
+       LEVEL="${HELD:-core}" ;;
+  esac
 fi
 # What the level must not have: the other level's mmcv (mmcv-lite and mmcv install the same
 # files, so removing one deletes the other's: both go, and the level's own is reinstalled), and
@@ -133,7 +140,7 @@ if [[ "$LEVEL" == core ]]; then
   for dist in mmcv mmdet mmsegmentation mmpose xtcocotools; do
     if installed "$dist"; then REMOVE+=("$dist"); fi
   done
-  if [[ ${#REMOVE[@]} -gt 0 ]] && installed mmcv-lite; then REMOVE+=(mmcv-lite); fi
+  if [[ "${REMOVE[0]:-}" == mmcv ]] && installed mmcv-lite; then REMOVE+=(mmcv-lite); fi
 elif installed mmcv-lite; then
   REMOVE=(mmcv-lite)
   if installed mmcv; then REMOVE+=(mmcv); fi
@@ -153,12 +160,13 @@ import mmcv, mmengine, mmpretrain, torch, torchvision, sklearn, onnx, onnxscript
 PYCHECK
   else
     ! installed mmcv-lite && "$VENV/bin/python" - <<'PYCHECK' >/dev/null 2>&1 && "$VENV/bin/python" "$MMCV_OPS" installed
-import mmcv.ops, mmdet, mmseg, mmpose, mmpretrain, mmengine, torch, torchvision, sklearn, xtcocotools, pycocotools, onnx, mmrnas
+import mmcv.ops, mmdet, mmseg, mmpose, mmpretrain, mmengine, torch, torchvision, sklearn, xtcocotools, pycocotools
+import onnx, onnxscript, onnxruntime, mmrnas
 PYCHECK
   fi
 }
 
-if [[ $FORCE -eq 0 && -f "$MARKER" && "$(cat "$MARKER")" == "$FINGERPRINT $LEVEL" ]]; then
+if [[ $FORCE -eq 0 && ${#REMOVE[@]} -eq 0 && -f "$MARKER" && "$(cat "$MARKER")" == "$FINGERPRINT $LEVEL" ]]; then
   step "verify existing environment ($LEVEL level)"
   if quick_check; then
     echo "==> [setup_env] .venv is up to date at the $LEVEL level (remove it or pass --force to reinstall)"
@@ -170,10 +178,10 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 step "create virtualenv .venv ($PY $PYVER)"
-rm -f "$MARKER"
 if [[ ! -x "$VENV/bin/python" ]]; then
   "$PY" -m venv "$VENV" || fail "Could not create .venv: install the venv module (Debian: apt-get install python3-venv)."
 fi
+echo "incomplete $LEVEL" > "$MARKER"  # a failed run leaves the level it was asked for
 VPY="$VENV/bin/python"
 pip_q() {  # quiet pip; drops the noise of find-links folders that lack a package
   "$VPY" -m pip --disable-pip-version-check "$@" -q \
@@ -222,7 +230,7 @@ else
   }
   need_compiler() {
     command -v "${CXX:-g++}" >/dev/null 2>&1 \
-      || fail "$1 must be compiled but there is no C++ compiler: install one (Debian: apt-get install build-essential) or pass --wheel-cache DIR with a prebuilt wheel."
+      || fail "$1 must be compiled but there is no C++ compiler: install one (Debian: apt-get install build-essential) or pass --wheel-cache DIR (with --full) holding a prebuilt wheel."
     "$VPY" -c "import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
       || fail "$1 must be compiled but the Python headers are missing: install them (Debian: apt-get install python3-dev)."
   }
@@ -316,7 +324,7 @@ PYCHECK
 else
   "$VPY" - <<'PYCHECK' || fail "The full level does not import (see the traceback above)."
 import mmcv, mmcv.ops, mmdet, mmseg, mmpose, mmpretrain, mmengine, torch, torchvision
-import sklearn, onnx, xtcocotools.coco, pycocotools.coco, mmrnas
+import sklearn, onnx, onnxscript, onnxruntime, xtcocotools.coco, pycocotools.coco, mmrnas
 print(f"    torch {torch.__version__}, mmengine {mmengine.__version__}, mmcv {mmcv.__version__}, "
       f"mmdet {mmdet.__version__}, mmseg {mmseg.__version__}, mmpose {mmpose.__version__}, "
       f"mmpretrain {mmpretrain.__version__}, mmrnas {mmrnas.__version__}")

@@ -21,6 +21,7 @@ import copy
 import inspect
 import os
 import os.path as osp
+import re
 import sys
 import warnings
 from contextlib import contextmanager
@@ -42,6 +43,9 @@ from .install_level import (
     full_install_error,
     missing_for_full,
 )
+
+#: Distribution names of the full level's toolboxes (MMEngine names them in its errors).
+TOOLBOX_DISTRIBUTIONS = set(TOOLBOXES.values())
 
 __all__ = [
     'CfgOptionsAction', 'build_dataset', 'build_runner', 'check_classifier_classes',
@@ -125,22 +129,30 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         reason = full_install_reason(path, error)
         if reason is None:
             raise
-        raise reason from None
+        raise reason from error
     merge_cfg_options(cfg, cfg_options)
     return cfg
 
 
 def full_install_reason(path: str, error: ImportError) -> Optional[FullInstallRequired]:
     """The full-install error behind ``error``, raised while config ``path`` was read: one
-    raised by an integration module it imports, or a missing toolbox it names (MMEngine's
-    ``mmdet::`` bases and ``custom_imports`` give plain import errors); None otherwise."""
+    raised by an integration module it imports, or a toolbox of the full level that is not
+    installed and that the error names as missing (an ``mmdet::`` base: MMEngine's
+    ``"mmdet is not installed"``; ``custom_imports``: a ``ModuleNotFoundError`` in the
+    chain); None for any other import error."""
     cause = full_install_cause(error)
     if cause is not None:
         return cause
-    names = (*TOOLBOXES, 'mmcv._ext', 'mmcv.ops', 'mmrnas.downstream')
-    missing = missing_for_full()
-    if missing and any(name in str(error) for name in names):
-        return full_install_error(f'config {path!r}', missing)
+    toolbox = TOOLBOX_DISTRIBUTIONS | set(TOOLBOXES) | {'mmcv'}
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        name = getattr(error, 'name', None) or ''
+        named = re.match(r'(\w+) is not installed', str(error))
+        if name.split('.')[0] in toolbox or (named and named.group(1) in toolbox):
+            missing = missing_for_full()
+            return full_install_error(f'config {path!r}', missing) if missing else None
+        error = error.__cause__ or error.__context__
     return None
 
 

@@ -3,7 +3,7 @@
 - **core** (``bash tools/setup_env.sh``, ``pip install -e .[core]``): torch, mmengine,
   mmpretrain on ``mmcv-lite`` (mmcv without compiled ops), scikit-learn, ONNX: search,
   retraining, analysis and ONNX export. Nothing is compiled.
-- **full** (``bash tools/setup_env.sh --full``, ``pip install -e .[full]``): mmcv with its
+- **full** (``bash tools/setup_env.sh --full``, see docs/get_started.md): mmcv with its
   compiled ops instead of mmcv-lite, mmdet, mmsegmentation, mmpose and the COCO tools: the
   detection, segmentation and pose configs (``mmrnas.downstream``).
 

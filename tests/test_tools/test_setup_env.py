@@ -79,9 +79,10 @@ def test_wheel_cache_stays_inside_its_own_folders():
     assert 'LOCAL_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mmrnas/wheels"' in script
 
 
-def make_venv(repo: Path, *dists: str, marker_level: str = None) -> None:
+def make_venv(repo: Path, *dists: str, marker: str = None) -> None:
     """``repo/.venv``: a bare virtualenv whose site-packages hold the metadata of ``dists``
-    (``name==version``), as pip leaves them, and optionally a setup marker of that level."""
+    (``name==version``), as pip leaves them, and optionally a setup marker: a finished run's
+    (``'core'``, ``'full'``) or an unfinished one's (``'incomplete core'``, ...)."""
     import sys
     subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(repo / '.venv')],
                    check=True)
@@ -92,9 +93,9 @@ def make_venv(repo: Path, *dists: str, marker_level: str = None) -> None:
         info.mkdir()
         (info / 'METADATA').write_text(
             f'Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n')
-    if marker_level:
-        (repo / '.venv' / '.mmrnas-setup-ok').write_text(f'0123456789abcdef 3.11 x86_64 '
-                                                         f'torch==2.14.1 {marker_level}\n')
+    if marker:
+        finished = '' if marker.startswith('incomplete') else '0123456789abcdef 3.11 x86_64 '
+        (repo / '.venv' / '.mmrnas-setup-ok').write_text(f'{finished}{marker}\n')
 
 
 FULL = ('mmcv==2.1.0', 'mmdet==3.3.0', 'mmsegmentation==1.2.2', 'mmpose==1.3.2',
@@ -113,10 +114,17 @@ FULL = ('mmcv==2.1.0', 'mmdet==3.3.0', 'mmsegmentation==1.2.2', 'mmpose==1.3.2',
     (('mmcv==2.1.0', 'mmcv-lite==2.1.0'), None, '--full', 'full', 'mmcv-lite mmcv'),
     (('mmcv==2.1.0', 'mmcv-lite==2.1.0'), None, '--core', 'core', 'mmcv mmcv-lite'),
     (('mmdet==3.3.0', ), 'core', None, 'core', 'mmdet'),  # a toolbox added to a core .venv
+    # mmcv-lite replaced by mmcv by hand after a core run: the installed mmcv wins
+    (('mmcv==2.1.0', ), 'core', None, 'full', 'nothing'),
+    # a --full run that failed after removing mmcv-lite, or before: full again
+    ((), 'incomplete full', None, 'full', 'nothing'),
+    (('mmcv-lite==2.1.0', ), 'incomplete full', None, 'full', 'mmcv-lite'),
+    # a core .venv with only xtcocotools of the full level: mmcv-lite stays
+    (('mmcv-lite==2.1.0', 'xtcocotools==1.14.3'), 'core', None, 'core', 'xtcocotools'),
 ])
 def test_print_level(repo_copy, dists, marker, flag, level, remove):
     if dists or marker:
-        make_venv(repo_copy, *dists, marker_level=marker)
+        make_venv(repo_copy, *dists, marker=marker)
     result = run_setup(repo_copy, '--print-level', *([flag] if flag else []))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-2:] == [f'level: {level}', f'remove: {remove}']

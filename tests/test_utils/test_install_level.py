@@ -102,6 +102,32 @@ def test_cause_found_behind_a_plain_import_error():
     assert full_install_cause(ImportError('No module named foo')) is None
 
 
+def test_config_import_errors_blamed_on_the_level_only_when_they_name_a_toolbox(
+        tmp_path, monkeypatch):
+    """load_config: an error naming a missing toolbox (MMEngine's ``mmdet::`` base message, a
+    ``ModuleNotFoundError`` behind ``custom_imports``) becomes the one line; any other import
+    error stays itself, even in a folder whose path names a toolbox."""
+    from mmrnas.utils import cli
+    monkeypatch.setattr(cli, 'missing_for_full', lambda: ['mmsegmentation'])
+    for error in (ModuleNotFoundError('mmsegmentation is not installed, please install '
+                                      'mmsegmentation manually'),
+                  ModuleNotFoundError("No module named 'mmseg'", name='mmseg')):
+        assert str(cli.full_install_reason('c.py', error)) == (
+            "config 'c.py' needs the full install (mmsegmentation not installed; this "
+            f'environment has the core install at most): {FULL_LINE}')
+    assert cli.full_install_reason(
+        'c.py', ModuleNotFoundError("No module named 'sklearn'", name='sklearn')) is None
+    folder = tmp_path / 'envs' / 'mmdet'
+    folder.mkdir(parents=True)
+    (folder / 'config.py').write_text(
+        "custom_imports = dict(imports=['no_such_module_xyz'], allow_failed_imports=False)\n")
+    with pytest.raises(ImportError) as error:
+        cli.load_config(str(folder / 'config.py'))
+    assert not isinstance(error.value, FullInstallRequired)
+    assert str(error.value).startswith('Failed to import custom modules from ')  # MMEngine's
+    assert "'no_such_module_xyz'" in str(error.value)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('config', [
     'detection/ssdlite_rnas-c46l14_8xb32-200e_voc0712-320.py',
@@ -138,7 +164,9 @@ def test_full_level_tests_skipped_under_core_and_an_error_under_ci(core_mmcv):
     assert '1 skipped' in result.stdout
     assert (f'needs the full install ({missing} not installed): {FULL_INSTALL_COMMAND}'
             in result.stdout), result.stdout[-3000:]
+    result = run_python(args, core_mmcv, CI='false')  # the same: CI off
+    assert result.returncode == 0 and '1 skipped' in result.stdout, result.stdout[-3000:]
     result = run_python(args, core_mmcv, CI='true')
     assert result.returncode == 4  # pytest's usage error
-    assert (f'1 selected tests need the full install ({missing} not installed) and CI runs '
-            f'every test: {FULL_INSTALL_COMMAND}') in result.stderr, result.stderr[-3000:]
+    assert (f'CI runs every test, and the full install is missing ({missing} not installed): '
+            f'{FULL_INSTALL_COMMAND}') in result.stderr, result.stderr[-3000:]

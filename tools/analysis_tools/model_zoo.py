@@ -46,14 +46,14 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import yaml
-from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import MODELS, DefaultScope
 from torch import nn
 
 from mmrnas.models import RelativeNASBackbone
 from mmrnas.models.utils.complexity import count_mult_adds, count_parameters, forward_tensor
-from mmrnas.utils.config import merge_cfg_options
+from mmrnas.utils.cli import load_config
+from mmrnas.utils.install_level import FullInstallRequired
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_ZOO = 'model_zoo.md'
@@ -217,8 +217,7 @@ def _drop_pretrained(node) -> None:
 def build_model(entry: Entry, root: Path = ROOT) -> nn.Module:
     """The model of ``entry``'s config on the CPU, with BN for SyncBN and no pretrained
     loading (``Pretrained`` init configs dropped; ``init_weights`` is never called)."""
-    cfg = Config.fromfile(str(root / entry.config))
-    merge_cfg_options(cfg, copy.deepcopy(entry.cfg_options))
+    cfg = load_config(str(root / entry.config), copy.deepcopy(entry.cfg_options))
     _drop_pretrained(cfg.model)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmrnas')):
         model = MODELS.build(cfg.model)
@@ -528,7 +527,11 @@ def main(argv=None, root: Path = ROOT) -> int:
     except ValueError as error:
         print(f'model_zoo: {error}', file=sys.stderr)
         return 1
-    results = compute_all(entries, args.device, root)
+    try:
+        results = compute_all(entries, args.device, root)
+    except FullInstallRequired as error:  # the detection, segmentation and pose configs
+        print(f'model_zoo: {error}', file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(results, indent=1))
     print(f'mult-adds counter: {COUNTER}; mult-add forward on the {args.device} device')
