@@ -37,7 +37,8 @@ train_cfg = dict(
     drop_path_rate=0.3,
     teacher_criterion='loss',
     phi=0.0,  # no population-mean (CSO) term, as in the reference code
-    final_selection='reevaluate')
+    # A registered part (mmrnas.registry.TASK_UTILS), not in the reference (reference.md §5).
+    final_selection=dict(type='ReevaluateSelection'))
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=3e-4),

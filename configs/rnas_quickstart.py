@@ -27,7 +27,10 @@ train_cfg = dict(
     population_size=8,
     lr_min=0.001,
     drop_path_rate=0.1,
-    final_selection='reevaluate')
+    # A registered part (mmrnas.registry.TASK_UTILS): the final members trained and validated
+    # once more, the best taken. The population moves by the reference's slow-fast update
+    # (population_update='slow_fast', the default).
+    final_selection=dict(type='ReevaluateSelection'))
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.1, momentum=0.9, weight_decay=3e-4),

@@ -86,7 +86,10 @@ WEIGHT_INITIALIZERS = Registry(
     scope=SCOPE,
     locations=['mmrnas.models'])
 TASK_UTILS = Registry(
-    'task util', parent=MMENGINE_TASK_UTILS, scope=SCOPE, locations=['mmrnas.models'])
+    'task util',
+    parent=MMENGINE_TASK_UTILS,
+    scope=SCOPE,
+    locations=['mmrnas.models', 'mmrnas.search', 'mmrnas.engine'])
 
 # Evaluation and visualisation.
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope=SCOPE, locations=['mmrnas.engine'])

@@ -1,10 +1,8 @@
 """``RelativeNASSearchLoop``: the RelativeNAS search as an MMEngine training loop."""
 import math
-import os
 import os.path as osp
 import sys
 import time
-from collections import Counter
 from datetime import timedelta
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -22,25 +20,23 @@ from mmrnas.datasets import (
     split_indices,
 )
 from mmrnas.registry import LOOPS
-from mmrnas.search import Population, select_teacher
+from mmrnas.search import Population, build_population_update, select_teacher
 from mmrnas.search.budget import SearchBudget
 from mmrnas.search.candidate_trainer import CandidateResult, CandidateTrainer
 from mmrnas.search.data_parallel import broadcast_from_rank0
 from mmrnas.search.schedules import search_drop_path_rate, search_lr
 from mmrnas.search.weight_set import pair_write_back
 from mmrnas.structures import Genotype
+from .final_selection import build_final_selection, finite_or_none
 from .search_checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_KIND,
     capture_rng_states,
-    last_checkpoint_path,
-    load_search_checkpoint,
     restore_rng_states,
-    resume_checkpoint_path,
-    save_search_checkpoint,
     to_arrays,
     to_tensors,
 )
+from .search_checkpointer import SearchCheckpointer
 from .search_record import (
     ARCHIVE_KEY,
     FINAL_KEY,
@@ -56,14 +52,9 @@ from .search_settings import (
     plain,
     settings_diff,
 )
-from .search_work_dir import check_new_search_work_dir, move_search_aside, search_traces
+from .search_work_dir import check_new_search_work_dir
 
 __all__ = ['RelativeNASSearchLoop']
-
-
-def _finite_or_none(value: float) -> Optional[float]:
-    """JSON-safe number: non-finite values become None."""
-    return value if math.isfinite(value) else None
 
 
 @LOOPS.register_module()
@@ -125,19 +116,24 @@ class RelativeNASSearchLoop(BaseLoop):
         drop_path_rate (float): Drop-path probability reached at the end, ``rate * g / G``
             (reference: 0.3).
         teacher_criterion (str): ``'loss'`` (reference) or ``'accuracy'``.
-        phi (float): Weight of the optional population-mean (CSO) term; 0 = reference.
-        population_update (str): How the population moves after a generation:
-            ``'slow_fast'`` (the reference: every student moves towards its teacher) or
-            ``'random'`` (every individual is redrawn uniformly, velocities zero: random
-            search with the same weight-sharing estimates, pair write-back and cost, the
-            baseline that shows what slow-fast learning adds; its final selection chooses
-            among the ``population_size`` best distinct genotypes it estimated, since its last
-            draw was never estimated; ``phi`` and ``'most_frequent'`` are refused with it).
-            Defaults to ``'slow_fast'``.
-        final_selection (str): ``'reevaluate'`` (train and validate every final member once
-            more from the final weight set, without write-back, and take the best; default),
-            ``'last_generation'`` (the best teacher of the last generation) or
-            ``'most_frequent'`` (the mode of the final population).
+        phi (float): Shorthand for ``SlowFastUpdate(phi=...)``, the weight of the optional
+            population-mean (CSO) term; 0 = reference.
+        population_update (str | dict): How the population moves after a generation, a
+            registered :class:`~mmrnas.search.PopulationUpdate`:
+            ``dict(type='SlowFastUpdate', phi=0.0)`` (the reference: every student moves
+            towards its teacher; shorthand ``'slow_fast'``, the default) or
+            ``dict(type='RandomRedraw')`` (``'random'``: every individual is redrawn
+            uniformly, velocities zero: random search with the same weight-sharing estimates,
+            pair write-back and cost; its final selection chooses among the
+            ``population_size`` best distinct genotypes it estimated, since its last draw was
+            never estimated; ``phi`` and ``'most_frequent'`` are refused with it).
+        final_selection (str | dict): A registered
+            :class:`~mmrnas.engine.final_selection.FinalSelection`:
+            ``dict(type='ReevaluateSelection')`` (``'reevaluate'``, default: train and validate
+            every final member once more from the final weight set, without write-back, and
+            take the best), ``'LastGenerationSelection'`` (``'last_generation'``: the best
+            teacher of the last generation) or ``'MostFrequentSelection'``
+            (``'most_frequent'``: the mode of the final population).
         constraints (dict, optional): Resource limits of the network you will retrain,
             ``dict(params=3.0e6, mult_adds=6.0e8)`` (upper bounds; ``(low, high)`` also
             accepted), counted on ``constraint_model``. In a pair a feasible candidate beats an
@@ -199,8 +195,8 @@ class RelativeNASSearchLoop(BaseLoop):
                  drop_path_rate: float = 0.3,
                  teacher_criterion: str = 'loss',
                  phi: float = 0.0,
-                 population_update: str = 'slow_fast',
-                 final_selection: str = 'reevaluate',
+                 population_update: Union[str, dict] = 'slow_fast',
+                 final_selection: Union[str, dict] = 'reevaluate',
                  seed: Optional[int] = None,
                  resume: Union[None, bool, str] = None,
                  resume_changes: Sequence[str] = (),
@@ -214,8 +210,7 @@ class RelativeNASSearchLoop(BaseLoop):
                  objectives: Optional[Sequence[str]] = None) -> None:
         super().__init__(runner, None)
         check_search_arguments(max_generations, population_size, lr_min, drop_path_rate,
-                               teacher_criterion, phi, final_selection, max_keep_checkpoints,
-                               resume_changes, population_update)
+                               teacher_criterion, max_keep_checkpoints, resume_changes)
         if runner.cfg.get('param_scheduler'):
             raise ValueError('param_scheduler is not used by a search: the lr follows the '
                              "loop's cosine from optim_wrapper.optimizer.lr to "
@@ -226,23 +221,25 @@ class RelativeNASSearchLoop(BaseLoop):
         self.reference_lr_quirk = reference_lr_quirk
         self.drop_path_rate = drop_path_rate
         self.teacher_criterion = teacher_criterion
-        self.phi = phi
-        self.population_update = population_update
-        self.final_selection = final_selection
+        #: The registered parts (:mod:`~mmrnas.search.population_update`,
+        #: :mod:`~mmrnas.engine.final_selection`).
+        self.population_update = build_population_update(population_update, phi)
+        self.final_selection = build_final_selection(final_selection, self.population_update,
+                                                     population_update)
         # A config without any seed gets a random one from the runner; a resume then takes
         # the checkpoint's seed instead of refusing a "changed" seed.
         self._seed_given = seed is not None or (runner.cfg.get('randomness')
                                                 or {}).get('seed') is not None
         self.seed = runner.seed if seed is None else seed
         self.resume_changes = tuple(resume_changes)
-        self.max_keep_checkpoints = max_keep_checkpoints
         self.work_dir = runner.work_dir
-        self.checkpoint_dir = osp.join(self.work_dir, 'checkpoints')
 
         self.lr, optimizer, max_norm, norm_type = parse_search_optim_wrapper(
             runner.cfg.get('optim_wrapper') or {}, lambda kind: OPTIMIZERS.get(kind) is not None)
         data = parse_search_dataloader(dataloader)
         self.device = next(self.model.parameters()).device
+        self.checkpoints = SearchCheckpointer(self.work_dir, max_keep_checkpoints,
+                                              self.device.type)
         search_data, self.data_placement, placement_line = prepare_search_data(
             data, self.device, self.seed)
         self.dataset, num_classes = search_data.dataset, search_data.num_classes
@@ -302,10 +299,9 @@ class RelativeNASSearchLoop(BaseLoop):
                  lr_min=lr_min,
                  reference_lr_quirk=reference_lr_quirk,
                  drop_path_rate=drop_path_rate,
-                 phi=phi,
-                 population_update=population_update,
+                 **self.population_update.settings,
                  teacher_criterion=teacher_criterion,
-                 final_selection=final_selection,
+                 **self.final_selection.settings,
                  optimizer=optimizer,
                  clip_grad=dict(max_norm=max_norm, norm_type=norm_type),
                  train_portion=data['train_portion'],
@@ -323,9 +319,6 @@ class RelativeNASSearchLoop(BaseLoop):
                      constraints=None, constraint_model=None, objectives=None))))
         #: Settings changed on purpose by resumes: ``[{'generation': g, 'changed': {...}}]``.
         self.resume_log: List[Dict[str, Any]] = []
-        #: Checkpoint files of this search (names in ``checkpoints/``), oldest first: the
-        #: only ones rotation deletes.
-        self.written_checkpoints: List[str] = []
         self._resume_path, self._resume_state = (None, None)
         if resume is None:  # MMEngine's top-level key, as the Runner reads it
             resume = bool(runner.cfg.get('resume', False))
@@ -380,7 +373,7 @@ class RelativeNASSearchLoop(BaseLoop):
             self._publish_records()
             self.runner.call_hook('after_train_epoch')
         if self.final is None:
-            self.final = self._select_final()
+            self.final = self.final_selection.select(self)
             self._save()
             self._publish_records()
         self.runner.logger.info(
@@ -444,22 +437,19 @@ class RelativeNASSearchLoop(BaseLoop):
                 dict(members=[int(a), int(b)],
                      teacher=int((a, b)[teacher]),
                      skipped=skipped,
-                     train_loss=[_finite_or_none(r.train_loss) for r in results],
-                     val_loss=[_finite_or_none(r.val_loss) for r in results],
-                     val_accuracy=[_finite_or_none(r.val_accuracy) for r in results]))
+                     train_loss=[finite_or_none(r.train_loss) for r in results],
+                     val_loss=[finite_or_none(r.val_loss) for r in results],
+                     val_accuracy=[finite_or_none(r.val_accuracy) for r in results]))
             if self.budget is not None:
                 self._record_budget(records[-1], members, generation + 1)
             self._log_pair(generation, number, len(pairs), (a, b), results, teacher, skipped,
                            time.perf_counter() - pair_start)
-            self._publish_scalars(pair_scalars(records[-1]), 'search/pair/',
+            self.publish_scalars(pair_scalars(records[-1]), 'search/pair/',
                                   generation * len(pairs) + number + 1)
             if progress is not None:
                 progress.update()
-        if self.population_update == 'random':
-            self.population.redraw(self.rng)
-        else:
-            self.population.update(pairs, np.asarray(teachers), self.rng, phi=self.phi,
-                                   skip=np.asarray(skips))
+        self.population_update.update(self.population, pairs, np.asarray(teachers),
+                                      np.asarray(skips), self.rng)
         population, rng_state = broadcast_from_rank0(
             (self.population.state_dict(), self.rng.bit_generator.state))
         self.population.load_state_dict(population)
@@ -501,122 +491,11 @@ class RelativeNASSearchLoop(BaseLoop):
             self.budget.record(genotype, generation, record['val_loss'][position],
                                record['val_accuracy'][position])
 
-    # ------------------------------------------------------------------ final selection
-    def _rank_key(self, loss: Optional[float], accuracy: Optional[float]):
-        """Sort key of an estimate: lower is better (non-finite estimates last)."""
-        loss = math.inf if loss is None else loss
-        if self.teacher_criterion == 'accuracy':
-            return (-(-math.inf if accuracy is None else accuracy), loss)
-        return (loss, )
-
-    def _eligible(self, genotypes: List[Genotype]) -> Tuple[List[int], bool]:
-        """Indices of ``genotypes`` the final selection may take: the feasible ones, or, when
-        none is, the one closest to the constraints; and whether they are feasible."""
-        indices = list(range(len(genotypes)))
-        if self.budget is None or not self.budget.bounds:
-            return indices, True
-        feasible = [i for i in indices if self.budget.feasible(genotypes[i])]
-        if feasible:
-            return feasible, True
-        return [min(indices, key=lambda i: self.budget.violation(genotypes[i]))], False
-
-    def _best_estimated(self) -> List[Genotype]:
-        """The ``population_size`` best distinct genotypes the search estimated, each by its
-        latest estimate (feasible ones first, then by violation, under constraints; ties in
-        the order first estimated)."""
-        latest: Dict[str, Tuple[Optional[float], Optional[float]]] = {}
-        for record in self.history:
-            for pair in record['pairs']:
-                for position, member in enumerate(pair['members']):
-                    latest[record['population'][member]] = (pair['val_loss'][position],
-                                                            pair['val_accuracy'][position])
-        genotypes = {text: Genotype.from_string(text) for text in latest}
-
-        def key(text):
-            violation = (self.budget.violation(genotypes[text])
-                         if self.budget is not None and self.budget.bounds else 0.0)
-            return (violation, self._rank_key(*latest[text]))
-
-        return [genotypes[text] for text in sorted(latest, key=key)[:self.population_size]]
-
-    def _select_final(self) -> Dict[str, Any]:
-        # Random search ends on a fresh draw nobody estimated: it selects among what it did.
-        random_search = self.population_update == 'random'
-        genotypes = self._best_estimated() if random_search else self.population.genotypes()
-        eligible, feasible = self._eligible(genotypes)
-        most_frequent, frequency = Counter(str(genotypes[i]) for i in eligible).most_common(1)[0]
-        final: Dict[str, Any] = dict(
-            mode=self.final_selection,
-            candidates='best distinct estimates' if random_search else 'final population',
-            most_frequent=most_frequent,
-            most_frequent_count=frequency,
-            population=[str(g) for g in genotypes])
-        if self.final_selection == 'most_frequent':
-            final['genotype'] = most_frequent
-        elif self.final_selection == 'last_generation':
-            last = self.history[-1]
-            teachers = [Genotype.from_string(last['population'][pair['teacher']])
-                        for pair in last['pairs']]
-            allowed, feasible = self._eligible(teachers)
-
-            def teacher_key(index):
-                pair = last['pairs'][index]
-                position = pair['members'].index(pair['teacher'])
-                return self._rank_key(pair['val_loss'][position], pair['val_accuracy'][position])
-
-            final['genotype'] = str(teachers[min(allowed, key=teacher_key)])
-        else:
-            results = self.estimate_genotypes(genotypes)
-            members = []
-            for index, result in enumerate(results):
-                members.append(
-                    dict(index=index, val_loss=_finite_or_none(result.val_loss),
-                         val_accuracy=_finite_or_none(result.val_accuracy)))
-                self.runner.logger.info(
-                    f'final selection: member {index}: loss {result.val_loss:.4f}, '
-                    f'acc {result.val_accuracy:.2f}%')
-                if self.budget is not None:
-                    self.budget.record(genotypes[index], 'final', members[-1]['val_loss'],
-                                       members[-1]['val_accuracy'])
-            best = min((members[i] for i in eligible),
-                       key=lambda m: self._rank_key(m['val_loss'], m['val_accuracy']))
-            final.update(members=members, best_index=best['index'],
-                         genotype=str(genotypes[best['index']]))
-            self._publish_scalars(dict(val_loss=best['val_loss'],
-                                       val_accuracy=best['val_accuracy']), 'search/final/',
-                                  self.max_generations)
-        if self.budget is not None:
-            self._final_budget(final, feasible)
-        return final
-
-    def _final_budget(self, final: Dict[str, Any], feasible: bool) -> None:
-        """The chosen genotype's costs and feasibility; with cost objectives the front of the
-        archive and its hypervolume."""
-        chosen = Genotype.from_string(final['genotype'])
-        final['costs'] = self.budget.costs(chosen)
-        if self.budget.bounds:
-            final.update(feasible=feasible, violation=self.budget.violation(chosen),
-                         constraints={k: list(b) for k, b in self.budget.bounds.items()})
-            if not feasible:
-                self.runner.logger.warning(
-                    f'final selection: no genotype of the final population meets the '
-                    f'constraints {final["constraints"]}; taking the closest one '
-                    f'({final["costs"]}, total relative violation {final["violation"]:.4f}). '
-                    f'Loosen the constraints or search longer.')
-        if self.budget.objectives:
-            final['pareto_front'] = self.budget.front()
-            final['hypervolume'] = self.budget.hypervolume_report(final['pareto_front'])
-            self.runner.logger.info(
-                f'pareto front: {len(final["pareto_front"])} genotypes, hypervolume '
-                f'{final["hypervolume"]["value"]:.4f} (objectives {list(self.budget.objectives)}'
-                f', normalised, reference point (1, ..., 1))')
-
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> Dict[str, Any]:
         return dict(
             meta=dict(kind=CHECKPOINT_KIND, format=CHECKPOINT_FORMAT, settings=self.settings,
-                      resume_log=self.resume_log, device=self.device.type,
-                      checkpoints=list(self.written_checkpoints)),
+                      resume_log=self.resume_log, device=self.device.type),
             generation=self._generation,
             population=to_tensors(self.population.state_dict()),
             weight_set=self.model.state_dict(),
@@ -629,42 +508,14 @@ class RelativeNASSearchLoop(BaseLoop):
             budget=None if self.budget is None else self.budget.state_dict())
 
     def _save(self) -> None:
-        if not is_main_process():
-            return
-        name = ('search_final.pth' if self.final is not None else
-                f'search_generation_{self._generation:03d}.pth')
-        written = [f for f in self.written_checkpoints if f != name] + [name]
-        generations = [f for f in written if f.startswith('search_generation_')]
-        stale = generations[:-self.max_keep_checkpoints]
-        self.written_checkpoints = [f for f in written if f not in stale]
-        save_search_checkpoint(self._state(), osp.join(self.checkpoint_dir, name), self.work_dir)
-        # Only checkpoints this search wrote, oldest first, once the new one is in place.
-        for old in stale:
-            if osp.isfile(osp.join(self.checkpoint_dir, old)):
-                os.remove(osp.join(self.checkpoint_dir, old))
+        if is_main_process():
+            self.checkpoints.save(self._state(), self._generation, self.final is not None)
 
     def _read_checkpoint(self, resume: Union[bool, str]
                          ) -> Tuple[Optional[str], Optional[Dict[str, Any]]]:
-        """Find, load (to the CPU) and check the checkpoint to resume from, before any work:
-        it must be a search checkpoint written with this search's settings (up to
-        ``resume_changes``) on this device type, and a checkpoint from elsewhere may not
-        continue in a work dir that holds another search."""
-        path = resume_checkpoint_path(self.work_dir) if resume is True else str(resume)
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'resume: search checkpoint {path!r} does not exist; give '
-                                    f'the path of a search_*.pth file, or --resume alone for '
-                                    f'the last checkpoint of the work dir')
-        own = osp.realpath(self.checkpoint_dir)
-        if osp.dirname(osp.realpath(path)) != own and search_traces(self.work_dir):
-            raise ValueError(f'resume: {path} is outside {self.checkpoint_dir}, and the work dir '
-                             f'holds a search that it would mix with; continue it in a new '
-                             f'work dir (--work-dir DIR)')
-        state = load_search_checkpoint(path)
-        written_on = state['meta']['device']
-        if written_on != self.device.type:
-            raise ValueError(f'resume: {path} was written by a search on {written_on} and this '
-                             f'one runs on {self.device.type}; its random states belong to '
-                             f'{written_on}: resume it on a {written_on} machine')
+        """The checkpoint to resume from (:meth:`SearchCheckpointer.read`), checked against
+        this search's settings (up to ``resume_changes``) before any work."""
+        path, state = self.checkpoints.read(resume)
         recorded = dict(state['meta']['settings'])
         # Checkpoints written before population_update existed moved by slow-fast learning.
         recorded.setdefault('population_update', 'slow_fast')
@@ -699,16 +550,13 @@ class RelativeNASSearchLoop(BaseLoop):
         return path, state
 
     def _keep_later_results(self) -> None:
-        """Before a resume from an earlier checkpoint than the work dir's newest overwrites
-        the later checkpoints and outputs, copy the work dir aside (rank 0)."""
-        newest = last_checkpoint_path(self.work_dir)
-        if (not is_main_process() or newest is None
-                or osp.realpath(newest) == osp.realpath(self._resume_path)):
-            return
-        kept = move_search_aside(self.work_dir, copy=True)
-        self.runner.logger.warning(
-            f'resume: {self._resume_path} is earlier than the work dir\'s newest checkpoint '
-            f'{newest}; the later checkpoints and outputs were copied to {kept} first')
+        """Copy the work dir aside before a resume from an earlier checkpoint overwrites the
+        later results (rank 0)."""
+        kept = self.checkpoints.keep_later_results(self._resume_path) if is_main_process() else None
+        if kept is not None:
+            self.runner.logger.warning(
+                f'resume: {self._resume_path} is earlier than the work dir\'s newest checkpoint '
+                f'{kept[0]}; the later checkpoints and outputs were copied to {kept[1]} first')
 
     def _apply_checkpoint(self) -> None:
         """Continue from the checkpoint :meth:`_read_checkpoint` checked: weight set into the
@@ -731,7 +579,7 @@ class RelativeNASSearchLoop(BaseLoop):
         if self.budget is not None and state.get('budget') is not None:
             self.budget.load_state_dict(state['budget'])
         self._generation = state['generation']
-        self.written_checkpoints = list(state['meta']['checkpoints'])
+        self.checkpoints.restore(state)
         if self.final is not None and self._generation < self.max_generations:
             self.final = None  # max_generations was raised: the search goes on
         for entry in self.resume_log:
@@ -776,7 +624,7 @@ class RelativeNASSearchLoop(BaseLoop):
             f'ETA {timedelta(seconds=round(remaining))}' + (
                 f', feasible {summary["feasible_share"]:.0%} of the population'
                 if 'feasible_share' in summary else ''))
-        self._publish_scalars(summary, 'search/', done)
+        self.publish_scalars(summary, 'search/', done)
 
     # ------------------------------------------------------------------ publishing
     def _publish_records(self) -> None:
@@ -787,7 +635,7 @@ class RelativeNASSearchLoop(BaseLoop):
         if self.budget is not None:
             self.runner.message_hub.update_info(ARCHIVE_KEY, self.budget.archive)
 
-    def _publish_scalars(self, scalars: Dict[str, Optional[float]], prefix: str,
+    def publish_scalars(self, scalars: Dict[str, Optional[float]], prefix: str,
                          step: int) -> None:
         """Finite numbers to the MessageHub and to the visualizer's backends (TensorBoard,
         W&B, ... as the config's ``visualizer`` lists them), keys prefixed, at ``step`` (the

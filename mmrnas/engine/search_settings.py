@@ -8,7 +8,7 @@ from mmrnas.datasets import BatchAugment, parse_memory_size
 from mmrnas.datasets.host_data import DATA_PLACEMENTS
 from mmrnas.datasets.search_data import check_deterministic_pipeline
 from mmrnas.datasets.stream_data import LOADER_DEFAULTS
-from mmrnas.search.population import POPULATION_UPDATES, check_population_size
+from mmrnas.search.population import check_population_size
 from mmrnas.search.slow_fast import TEACHER_CRITERIA
 from mmrnas.utils.config_keys import check_unknown_keys
 
@@ -29,7 +29,6 @@ RESUME_CHANGEABLE = ('max_generations', 'lr', 'lr_min', 'reference_lr_quirk', 'd
 DATALOADER_KEYS = ('dataset', 'mean', 'std', 'train_portion', 'batch_size', 'val_batch_size',
                    'augment', 'validate_with_train_augment', 'data_placement',
                    'device_memory_budget', 'host_memory_budget', *LOADER_DEFAULTS)
-FINAL_SELECTION_MODES = ('reevaluate', 'last_generation', 'most_frequent')
 
 
 def _number(name: str, value: Any, low: float, high: float = math.inf,
@@ -44,35 +43,18 @@ def _number(name: str, value: Any, low: float, high: float = math.inf,
 
 
 def check_search_arguments(max_generations: Any, population_size: Any, lr_min: Any,
-                           drop_path_rate: Any, teacher_criterion: Any, phi: Any,
-                           final_selection: Any, max_keep_checkpoints: Any,
-                           resume_changes: Any, population_update: Any) -> None:
-    """Check the search loop's own arguments (``train_cfg``); raise one ValueError."""
+                           drop_path_rate: Any, teacher_criterion: Any,
+                           max_keep_checkpoints: Any, resume_changes: Any) -> None:
+    """Check the search loop's own arguments (``train_cfg``; its parts check theirs when
+    they are built); raise one ValueError."""
     if not isinstance(max_generations, int) or max_generations < 1:
         raise ValueError(f'max_generations must be a positive integer, got {max_generations!r}')
     check_population_size(population_size)
     _number('lr_min', lr_min, 0.0)
     _number('drop_path_rate', drop_path_rate, 0.0, 1.0, high_open=True)
-    _number('phi', phi, -math.inf)
     if teacher_criterion not in TEACHER_CRITERIA:
         raise ValueError(f'teacher_criterion must be one of {TEACHER_CRITERIA}, got '
                          f'{teacher_criterion!r}')
-    if final_selection not in FINAL_SELECTION_MODES:
-        raise ValueError(f'final_selection must be one of {FINAL_SELECTION_MODES}, got '
-                         f'{final_selection!r}')
-    if population_update not in POPULATION_UPDATES:
-        raise ValueError(f'population_update must be one of {POPULATION_UPDATES}, got '
-                         f'{population_update!r}')
-    if population_update == 'random' and phi != 0:
-        raise ValueError(f"phi={phi!r} weights the population-mean term of the slow-fast "
-                         f"update, which population_update='random' does not run: set phi=0 "
-                         f"(or population_update='slow_fast')")
-    if population_update == 'random' and final_selection == 'most_frequent':
-        raise ValueError("final_selection='most_frequent' takes the mode of the final "
-                         "population, which population_update='random' draws afresh after the "
-                         "last generation and never evaluates: set "
-                         "final_selection='reevaluate' or 'last_generation' (or "
-                         "population_update='slow_fast')")
     if not isinstance(max_keep_checkpoints, int) or max_keep_checkpoints < 1:
         raise ValueError(f'max_keep_checkpoints must be a positive integer, got '
                          f'{max_keep_checkpoints!r}')

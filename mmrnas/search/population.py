@@ -10,11 +10,7 @@ from mmrnas.structures import Genotype
 from .encoding import VECTOR_LENGTH, bounds, decode, random_vectors
 from .slow_fast import slow_fast_update
 
-__all__ = ['Population', 'POPULATION_UPDATES', 'check_population_size']
-
-#: How the population moves after each generation: the reference's slow-fast update, or a
-#: fresh uniform draw (the random-search baseline at the same cost).
-POPULATION_UPDATES = ('slow_fast', 'random')
+__all__ = ['Population', 'check_population_size']
 
 
 def check_population_size(size: Any) -> None:

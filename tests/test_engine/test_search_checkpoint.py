@@ -105,7 +105,7 @@ def test_finished_search_refuses_a_selection_change_it_cannot_apply(searched, tm
     loop = build_resumed(tmp_path, last, **options)
     loop.runner.train()
     assert loop.history == searched.history
-    assert loop.final['mode'] == loop.final_selection
+    assert loop.final['mode'] == loop.final_selection.mode
     assert loop.resume_log[-1]['generation'] == 2
 
 

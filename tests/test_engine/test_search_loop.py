@@ -214,7 +214,8 @@ def test_both_non_finite_skips_pair(tmp_path, monkeypatch):
                                'model.in_channels=3'),
     ({'train_cfg.precision': 'fp16'}, 'precision must be one of'),
     ({'train_cfg.population_update': 'evolution'},
-     r"population_update must be one of \('slow_fast', 'random'\), got 'evolution'"),
+     r"population_update must be one of \('slow_fast', 'random'\) or dict\(type=...\), got "
+     r"'evolution'"),
     ({'train_cfg.cuda_graph': True}, 'cuda_graph=True needs the search data on a CUDA device'),
 ])
 def test_bad_config_fails_before_work(tmp_path, options, message):
@@ -293,6 +294,7 @@ def test_resume_reads_states_to_the_cpu_whatever_the_model_device(finished, tmp_
     runner = Runner.from_cfg(tiny_cfg(tmp_path / 'work'))
     loop = runner.train_loop
     loop.device = torch.device('meta')  # where the model would live: anywhere but the CPU
+    loop.checkpoints.device_type = 'meta'
     loop.resume = path
     loop._resume_path, loop._resume_state = loop._read_checkpoint(path)
     states = loop._resume_state['rng']

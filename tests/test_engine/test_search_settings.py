@@ -7,6 +7,7 @@ import torch
 from mmengine.runner import Runner
 
 from mmrnas.engine import load_search_checkpoint
+from mmrnas.engine.final_selection import build_final_selection
 from mmrnas.engine.search_settings import (
     check_resume_settings,
     check_search_arguments,
@@ -14,6 +15,7 @@ from mmrnas.engine.search_settings import (
     parse_search_optim_wrapper,
     settings_diff,
 )
+from mmrnas.search import build_population_update
 from mmrnas.utils import check_unknown_keys
 from .conftest import ONE_PAIR
 from .test_search_loop import tiny_cfg
@@ -201,8 +203,7 @@ def test_optim_wrapper_honoured():
 
 
 SEARCH_ARGUMENTS = dict(max_generations=2, population_size=4, lr_min=0.001, drop_path_rate=0.3,
-                        teacher_criterion='loss', phi=0.0, final_selection='reevaluate',
-                        max_keep_checkpoints=3, resume_changes=(), population_update='random')
+                        teacher_criterion='loss', max_keep_checkpoints=3, resume_changes=())
 
 
 @pytest.mark.parametrize('options, message', [
@@ -216,11 +217,15 @@ SEARCH_ARGUMENTS = dict(max_generations=2, population_size=4, lr_min=0.001, drop
      "population_update='slow_fast')"),
 ])
 def test_random_update_refuses_the_settings_it_would_ignore(options, message):
-    check_search_arguments(**SEARCH_ARGUMENTS)
-    check_search_arguments(**dict(SEARCH_ARGUMENTS, final_selection='last_generation'))
-    check_search_arguments(**dict(SEARCH_ARGUMENTS, population_update='slow_fast', **options))
+    def build(population_update='random', phi=0.0, final_selection='reevaluate'):
+        update = build_population_update(population_update, phi)
+        return update, build_final_selection(final_selection, update, population_update)
+
+    build()
+    build(final_selection='last_generation')
+    build(population_update='slow_fast', **options)
     with pytest.raises(ValueError) as error:
-        check_search_arguments(**dict(SEARCH_ARGUMENTS, **options))
+        build(**options)
     assert str(error.value) == message
 
 

@@ -1,0 +1,31 @@
+"""Building the registered parts of a search (population update, final selection, ...) from
+``train_cfg``, each problem one ``ValueError`` line."""
+from typing import Any, Type, TypeVar
+
+from mmrnas.registry import TASK_UTILS
+
+__all__ = ['build_search_part']
+
+Part = TypeVar('Part')
+
+
+def build_search_part(key: str, cfg: dict, base: Type[Part]) -> Part:
+    """Build ``train_cfg.<key>`` = ``cfg`` (``dict(type=...)``) from ``TASK_UTILS``.
+
+    Raises:
+        ValueError: the type is not registered (register your class in
+            ``mmrnas.registry.TASK_UTILS`` and import its module with ``custom_imports``),
+            its arguments are wrong, or it is not a ``base``.
+    """
+    try:
+        part: Any = TASK_UTILS.build(dict(cfg))
+    except KeyError as error:
+        raise ValueError(f'{key}={cfg!r}: {error.args[0] if error.args else error}; register '
+                         f'your own class with @mmrnas.registry.TASK_UTILS.register_module() '
+                         f'and import it with custom_imports') from error
+    except TypeError as error:
+        raise ValueError(f'{key}={cfg!r}: {error}') from error
+    if not isinstance(part, base):
+        raise ValueError(f'{key}={cfg!r} builds a {type(part).__name__}, not a '
+                         f'{base.__module__}.{base.__name__}')
+    return part
