@@ -47,8 +47,11 @@ class FinalSelection:
 
     @property
     def settings(self) -> Dict[str, Any]:
-        """What the search records of this part (``final_selection``)."""
-        return dict(final_selection=self.mode)
+        """What the search records of this part: ``final_selection``, the config that built
+        it (the shipped selections: their ``mode``, as earlier versions recorded)."""
+        if type(self) in (ReevaluateSelection, LastGenerationSelection, MostFrequentSelection):
+            return dict(final_selection=self.mode)
+        return dict(final_selection=self.config)
 
     def choose(self, loop, genotypes: List[Genotype], eligible: List[int],
                final: Dict[str, Any]) -> Tuple[str, Optional[bool]]:

@@ -22,7 +22,7 @@ from mmrnas.datasets import (
 from mmrnas.registry import LOOPS
 from mmrnas.search import Population, build_population_update, select_teacher
 from mmrnas.search.budget import SearchBudget
-from mmrnas.search.candidate_trainer import CandidateResult, CandidateTrainer
+from mmrnas.search.candidate_trainer import CandidateResult
 from mmrnas.search.data_parallel import broadcast_from_rank0
 from mmrnas.search.schedules import search_drop_path_rate, search_lr
 from mmrnas.search.weight_set import pair_write_back
@@ -37,6 +37,7 @@ from .search_checkpoint import (
     to_tensors,
 )
 from .search_checkpointer import SearchCheckpointer
+from .search_estimator import build_search_estimator
 from .search_record import (
     ARCHIVE_KEY,
     FINAL_KEY,
@@ -174,15 +175,13 @@ class RelativeNASSearchLoop(BaseLoop):
             Defaults to ``()``.
         max_keep_checkpoints (int): Generation checkpoints kept in ``work_dir/checkpoints``;
             older ones that this search wrote are deleted (no other file is). Defaults to 3.
-        precision (str): ``'fp32'`` (reference, default) or ``'bf16'`` autocast of candidate
-            forward passes (see :class:`~mmrnas.search.candidate_trainer.CandidateTrainer`).
-        channels_last (bool): Train candidates in channels-last memory format. Defaults to
-            False.
-        cuda_graph (bool): Replay each candidate's training step from a CUDA graph (single
-            GPU only). Defaults to False.
-        concurrent_pairs (bool): Train and validate the two members of a pair (and the final
-            members two by two) at the same time on two CUDA streams, each with its own data
-            generator (single GPU only). Defaults to False.
+        precision, channels_last, cuda_graph, concurrent_pairs: Shorthands for the options
+            of ``estimator=dict(type='OneEpochEstimator', ...)`` (refused beside
+            ``estimator``): bf16 autocast, channels-last, CUDA graphs, concurrent pair members
+            (:class:`~mmrnas.search.candidate_trainer.CandidateTrainer` documents them).
+        estimator (dict, optional): A registered
+            :class:`~mmrnas.engine.search_estimator.SearchEstimator`; None (default): the
+            paper's one-epoch estimate, ``OneEpochEstimator`` with the shorthands above.
     """
 
     def __init__(self,
@@ -205,6 +204,7 @@ class RelativeNASSearchLoop(BaseLoop):
                  channels_last: bool = False,
                  cuda_graph: bool = False,
                  concurrent_pairs: bool = False,
+                 estimator: Optional[dict] = None,
                  constraints: Optional[dict] = None,
                  constraint_model: Optional[dict] = None,
                  objectives: Optional[Sequence[str]] = None) -> None:
@@ -226,6 +226,9 @@ class RelativeNASSearchLoop(BaseLoop):
         self.population_update = build_population_update(population_update, phi)
         self.final_selection = build_final_selection(final_selection, self.population_update,
                                                      population_update)
+        self.estimator = build_search_estimator(
+            estimator, dict(precision=precision, channels_last=channels_last,
+                            cuda_graph=cuda_graph, concurrent_pairs=concurrent_pairs))
         # A config without any seed gets a random one from the runner; a resume then takes
         # the checkpoint's seed instead of refusing a "changed" seed.
         self._seed_given = seed is not None or (runner.cfg.get('randomness')
@@ -269,7 +272,7 @@ class RelativeNASSearchLoop(BaseLoop):
         train_augment = data['augment']
         self.data_generator = torch.Generator(device=self.device)
         self.data_generator.manual_seed(int(data_seed.generate_state(1, np.uint64)[0]))
-        self.trainer = CandidateTrainer(
+        self.estimator.setup(
             *build_search_split(self.dataset, self.split['train'], self.split['val'],
                                 self.device, self.data_placement),
             generator=self.data_generator,
@@ -279,11 +282,7 @@ class RelativeNASSearchLoop(BaseLoop):
             max_grad_norm=max_norm,
             grad_norm_type=norm_type,
             train_augment=train_augment,
-            val_augment=train_augment if data['validate_with_train_augment'] else None,
-            precision=precision,
-            channels_last=channels_last,
-            cuda_graph=cuda_graph,
-            concurrent_pairs=concurrent_pairs)
+            val_augment=train_augment if data['validate_with_train_augment'] else None)
 
         self.rng = np.random.Generator(np.random.PCG64(population_seed))
         self.population = Population.random(population_size, self.rng)
@@ -311,10 +310,7 @@ class RelativeNASSearchLoop(BaseLoop):
                  validate_with_train_augment=data['validate_with_train_augment'],
                  dataset=dataset_identity(data['dataset'], search_data),
                  supernet=runner.cfg.model,
-                 precision=precision,
-                 channels_last=channels_last,
-                 cuda_graph=cuda_graph,
-                 concurrent_pairs=concurrent_pairs,
+                 **self.estimator.settings,
                  **(self.budget.settings if self.budget is not None else dict(
                      constraints=None, constraint_model=None, objectives=None))))
         #: Settings changed on purpose by resumes: ``[{'generation': g, 'changed': {...}}]``.
@@ -386,7 +382,7 @@ class RelativeNASSearchLoop(BaseLoop):
                   drop_path: float) -> List[CandidateResult]:
         """Cut independent candidates out of the weight set and estimate them."""
         candidates = [self.model.extract(g, drop_path_rate=drop_path) for g in genotypes]
-        return self.trainer.estimate_many(candidates, lr)
+        return self.estimator.estimate(candidates, lr)
 
     def estimate_genotypes(self, genotypes: Sequence[Genotype],
                            generation: Optional[int] = None) -> List[CandidateResult]:
@@ -567,8 +563,8 @@ class RelativeNASSearchLoop(BaseLoop):
         if not (np.array_equal(split['train'], self.split['train'])
                 and np.array_equal(split['val'], self.split['val'])):
             self.split = dict(split)
-            self.trainer.train_set, self.trainer.val_set = build_search_split(
-                self.dataset, split['train'], split['val'], self.device, self.data_placement)
+            self.estimator.use_split(*build_search_split(
+                self.dataset, split['train'], split['val'], self.device, self.data_placement))
         self.population.load_state_dict(to_arrays(state['population']))
         self.model.load_state_dict(state['weight_set'])
         restore_rng_states(state['rng']['global_states'])

@@ -44,8 +44,8 @@ class PopulationUpdate:
     @property
     def settings(self) -> Dict[str, Any]:
         """What the search records of this part: ``population_update`` (the config that
-        builds it) and ``phi``."""
-        return dict(population_update=dict(type=type(self).__name__, **vars(self)), phi=0.0)
+        built it) and ``phi``."""
+        return dict(population_update=self.config, phi=0.0)
 
 
 @TASK_UTILS.register_module()

@@ -10,7 +10,8 @@ Part = TypeVar('Part')
 
 
 def build_search_part(key: str, cfg: dict, base: Type[Part]) -> Part:
-    """Build ``train_cfg.<key>`` = ``cfg`` (``dict(type=...)``) from ``TASK_UTILS``.
+    """Build ``train_cfg.<key>`` = ``cfg`` (``dict(type=...)``) from ``TASK_UTILS``; the part
+keeps ``cfg`` as its ``config`` (the settings a part records by default).
 
     Raises:
         ValueError: the type is not registered (register your class in
@@ -28,4 +29,5 @@ def build_search_part(key: str, cfg: dict, base: Type[Part]) -> Part:
     if not isinstance(part, base):
         raise ValueError(f'{key}={cfg!r} builds a {type(part).__name__}, not a '
                          f'{base.__module__}.{base.__name__}')
+    part.config = dict(cfg)  # what the search records of a part that does not say otherwise
     return part

@@ -48,8 +48,9 @@ def test_every_placement_gives_the_same_search(on_device, tmp_path, placement, w
     main process or by two workers): the same batches, so the same pair decisions."""
     other = run_search(tmp_path, **SHORT, **{'train_dataloader.data_placement': placement,
                                              'train_dataloader.num_workers': workers})
-    assert type(on_device.trainer.train_set) is DeviceDataset
-    assert type(other.trainer.train_set) is kind and type(other.trainer.val_set) is kind
+    assert type(on_device.estimator.trainer.train_set) is DeviceDataset
+    trainer = other.estimator.trainer
+    assert type(trainer.train_set) is kind and type(trainer.val_set) is kind
     assert [r['pairs'] for r in other.history] == [r['pairs'] for r in on_device.history]
     assert other.best_genotype == on_device.best_genotype
     assert other.settings == on_device.settings  # placement does not change results
@@ -59,7 +60,7 @@ def test_every_placement_gives_the_same_search(on_device, tmp_path, placement, w
 def test_stream_placement_logs_its_readers(tmp_path):
     runner = Runner.from_cfg(tiny_cfg(tmp_path, **{
         'train_dataloader.data_placement': 'stream', 'train_dataloader.num_workers': 2}))
-    assert runner.train_loop.trainer.train_set.loaders.settings['num_workers'] == 2
+    assert runner.train_loop.estimator.trainer.train_set.loaders.settings['num_workers'] == 2
     device_budget = format_size(default_memory_budget(torch.device('cpu')))
     host_budget = format_size(default_host_budget())
     assert (f'search data placement: stream (351.0 KiB <= device budget {device_budget}, <= '

@@ -103,4 +103,4 @@ def test_a_users_registered_selection_runs_a_search(tmp_path, monkeypatch):
     assert final['genotype'] == str(loop.population.genotypes()[0])
     assert Genotype.load(osp.join(cfg.work_dir, 'best_genotype.yaml')) == Genotype.from_string(
         final['genotype'])
-    assert loop.settings['final_selection'] == 'first_candidate'
+    assert loop.settings['final_selection'] == dict(type='FirstCandidateSelection')

@@ -123,13 +123,13 @@ def test_drop_path_stream_is_seeded_when_a_new_search_starts(tmp_path):
     search; a resume restores it from the checkpoint instead."""
     runner = Runner.from_cfg(tiny_cfg(tmp_path / 'new', **ONE_PAIR))
     seen = []
-    trainer_estimate = runner.train_loop.trainer.estimate_many
+    trainer_estimate = runner.train_loop.estimator.trainer.estimate_many
 
     def estimate_many(candidates, lr):
         seen.append(torch.initial_seed())
         return trainer_estimate(candidates, lr)
 
-    runner.train_loop.trainer.estimate_many = estimate_many
+    runner.train_loop.estimator.trainer.estimate_many = estimate_many
     runner.train()
     assert seen[0] == runner.train_loop._drop_path_seed
     stopped_search(tmp_path / 'cut', 1, **ONE_PAIR)
