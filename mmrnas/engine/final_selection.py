@@ -36,7 +36,7 @@ class FinalSelection:
 
     Args of :meth:`select` and :meth:`choose`: the search loop
     (:class:`~mmrnas.engine.RelativeNASSearchLoop`): its ``history``, ``population``,
-    ``budget``, ``teacher_criterion`` and :meth:`estimate_genotypes` are what a selection reads.
+    ``budget``, ``teacher`` and :meth:`estimate_genotypes` are what a selection reads.
     """
 
     #: Its name in ``final_selection.json`` (``mode``) and in the recorded settings.
@@ -175,12 +175,8 @@ def build_final_selection(cfg: Union[str, dict], population_update: PopulationUp
 
 
 def rank_key(loop, loss: Optional[float], accuracy: Optional[float]) -> tuple:
-    """Sort key of an estimate by the search's teacher criterion: lower is better
-    (non-finite estimates last)."""
-    loss = math.inf if loss is None else loss
-    if loop.teacher_criterion == 'accuracy':
-        return (-(-math.inf if accuracy is None else accuracy), loss)
-    return (loss, )
+    """Sort key of an estimate, by the search's teacher rule: lower is better."""
+    return loop.teacher.rank_key(loss, accuracy)
 
 
 def eligible(loop, genotypes: List[Genotype]) -> Tuple[List[int], bool]:

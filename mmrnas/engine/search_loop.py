@@ -20,7 +20,7 @@ from mmrnas.datasets import (
     split_indices,
 )
 from mmrnas.registry import LOOPS
-from mmrnas.search import Population, build_population_update, select_teacher
+from mmrnas.search import Population, build_population_update
 from mmrnas.search.budget import SearchBudget
 from mmrnas.search.candidate_trainer import CandidateResult
 from mmrnas.search.data_parallel import broadcast_from_rank0
@@ -53,6 +53,7 @@ from .search_settings import (
     plain,
     settings_diff,
 )
+from .search_teacher import build_search_teacher
 from .search_work_dir import check_new_search_work_dir
 
 __all__ = ['RelativeNASSearchLoop']
@@ -116,7 +117,11 @@ class RelativeNASSearchLoop(BaseLoop):
             closed form (see :func:`~mmrnas.search.schedules.search_lr`). Defaults to False.
         drop_path_rate (float): Drop-path probability reached at the end, ``rate * g / G``
             (reference: 0.3).
-        teacher_criterion (str): ``'loss'`` (reference) or ``'accuracy'``.
+        teacher_criterion (str): Shorthand for ``teacher=dict(type='PairTeacher',
+            criterion=...)``: ``'loss'`` (reference) or ``'accuracy'``.
+        teacher (dict, optional): A registered
+            :class:`~mmrnas.engine.search_teacher.SearchTeacher`; None (default): ``PairTeacher``
+            with ``teacher_criterion`` (the budget's rules first, then the criterion).
         phi (float): Shorthand for ``SlowFastUpdate(phi=...)``, the weight of the optional
             population-mean (CSO) term; 0 = reference.
         population_update (str | dict): How the population moves after a generation, a
@@ -205,12 +210,13 @@ class RelativeNASSearchLoop(BaseLoop):
                  cuda_graph: bool = False,
                  concurrent_pairs: bool = False,
                  estimator: Optional[dict] = None,
+                 teacher: Optional[dict] = None,
                  constraints: Optional[dict] = None,
                  constraint_model: Optional[dict] = None,
                  objectives: Optional[Sequence[str]] = None) -> None:
         super().__init__(runner, None)
         check_search_arguments(max_generations, population_size, lr_min, drop_path_rate,
-                               teacher_criterion, max_keep_checkpoints, resume_changes)
+                               max_keep_checkpoints, resume_changes)
         if runner.cfg.get('param_scheduler'):
             raise ValueError('param_scheduler is not used by a search: the lr follows the '
                              "loop's cosine from optim_wrapper.optimizer.lr to "
@@ -220,7 +226,7 @@ class RelativeNASSearchLoop(BaseLoop):
         self.lr_min = lr_min
         self.reference_lr_quirk = reference_lr_quirk
         self.drop_path_rate = drop_path_rate
-        self.teacher_criterion = teacher_criterion
+        self.teacher = build_search_teacher(teacher, teacher_criterion)
         #: The registered parts (:mod:`~mmrnas.search.population_update`,
         #: :mod:`~mmrnas.engine.final_selection`).
         self.population_update = build_population_update(population_update, phi)
@@ -299,7 +305,7 @@ class RelativeNASSearchLoop(BaseLoop):
                  reference_lr_quirk=reference_lr_quirk,
                  drop_path_rate=drop_path_rate,
                  **self.population_update.settings,
-                 teacher_criterion=teacher_criterion,
+                 **self.teacher.settings,
                  **self.final_selection.settings,
                  optimizer=optimizer,
                  clip_grad=dict(max_norm=max_norm, norm_type=norm_type),
@@ -422,7 +428,7 @@ class RelativeNASSearchLoop(BaseLoop):
             pair_start = time.perf_counter()
             members = [genotypes[a], genotypes[b]]
             results = self._estimate(members, lr, drop_path)
-            teacher = broadcast_from_rank0(self._choose_teacher(members, results))
+            teacher = broadcast_from_rank0(self.teacher.choose(members, results, self.budget))
             student = 1 - teacher
             skipped = not (results[0].finite or results[1].finite)
             self.model.write_back(pair_write_back(results[teacher].state,
@@ -463,18 +469,6 @@ class RelativeNASSearchLoop(BaseLoop):
                                                       for g in genotypes]))
         self._log_generation(record)
         return record
-
-    def _choose_teacher(self, members: List[Genotype], results: List[CandidateResult]) -> int:
-        """The teacher of a pair: the budget's rules first (constraints, cost objectives) when
-        both estimates are finite, then :func:`~mmrnas.search.select_teacher`."""
-        if self.budget is not None and results[0].finite and results[1].finite:
-            decided = self.budget.teacher(members, [r.val_loss for r in results])
-            if decided is not None:
-                return decided
-        return select_teacher(results[0].val_loss, results[1].val_loss,
-                              results[0].val_accuracy, results[1].val_accuracy,
-                              self.teacher_criterion, results[0].train_loss,
-                              results[1].train_loss)
 
     def _record_budget(self, record: Dict[str, Any], members: List[Genotype],
                        generation: Any) -> None:
@@ -526,7 +520,8 @@ class RelativeNASSearchLoop(BaseLoop):
                              f'generations; max_generations={self.max_generations} cannot '
                              f'shorten it')
         changed = check_resume_settings(recorded, current, self.resume_changes, path)
-        selection_changes = sorted(set(changed) & {'final_selection', 'teacher_criterion'})
+        selection_changes = sorted(set(changed) & {'final_selection', 'teacher_criterion',
+                                                   'teacher'})
         if (state['final'] is not None and selection_changes
                 and self.max_generations == state['generation']):
             last = osp.join(osp.dirname(path),

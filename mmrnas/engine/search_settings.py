@@ -9,7 +9,6 @@ from mmrnas.datasets.host_data import DATA_PLACEMENTS
 from mmrnas.datasets.search_data import check_deterministic_pipeline
 from mmrnas.datasets.stream_data import LOADER_DEFAULTS
 from mmrnas.search.population import check_population_size
-from mmrnas.search.slow_fast import TEACHER_CRITERIA
 from mmrnas.utils.config_keys import check_unknown_keys
 
 __all__ = [
@@ -43,8 +42,8 @@ def _number(name: str, value: Any, low: float, high: float = math.inf,
 
 
 def check_search_arguments(max_generations: Any, population_size: Any, lr_min: Any,
-                           drop_path_rate: Any, teacher_criterion: Any,
-                           max_keep_checkpoints: Any, resume_changes: Any) -> None:
+                           drop_path_rate: Any, max_keep_checkpoints: Any,
+                           resume_changes: Any) -> None:
     """Check the search loop's own arguments (``train_cfg``; its parts check theirs when
     they are built); raise one ValueError."""
     if not isinstance(max_generations, int) or max_generations < 1:
@@ -52,9 +51,6 @@ def check_search_arguments(max_generations: Any, population_size: Any, lr_min: A
     check_population_size(population_size)
     _number('lr_min', lr_min, 0.0)
     _number('drop_path_rate', drop_path_rate, 0.0, 1.0, high_open=True)
-    if teacher_criterion not in TEACHER_CRITERIA:
-        raise ValueError(f'teacher_criterion must be one of {TEACHER_CRITERIA}, got '
-                         f'{teacher_criterion!r}')
     if not isinstance(max_keep_checkpoints, int) or max_keep_checkpoints < 1:
         raise ValueError(f'max_keep_checkpoints must be a positive integer, got '
                          f'{max_keep_checkpoints!r}')

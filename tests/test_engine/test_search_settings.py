@@ -203,7 +203,7 @@ def test_optim_wrapper_honoured():
 
 
 SEARCH_ARGUMENTS = dict(max_generations=2, population_size=4, lr_min=0.001, drop_path_rate=0.3,
-                        teacher_criterion='loss', max_keep_checkpoints=3, resume_changes=())
+                        max_keep_checkpoints=3, resume_changes=())
 
 
 @pytest.mark.parametrize('options, message', [
