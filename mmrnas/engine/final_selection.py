@@ -1,8 +1,9 @@
 """How a finished search picks its architecture: registered parts chosen with
 ``train_cfg.final_selection`` (``dict(type='ReevaluateSelection')``,
-``'LastGenerationSelection'``, ``'MostFrequentSelection'``, or your own class registered in
-``mmrnas.registry.TASK_UTILS``; the strings ``'reevaluate'``, ``'last_generation'`` and
-``'most_frequent'`` are shorthands). Not in the reference (docs/reference.md §5)."""
+``dict(type='LastGenerationSelection')``, ``dict(type='MostFrequentSelection')``, or your own
+class registered in ``mmrnas.registry.TASK_UTILS``; the strings ``'reevaluate'``,
+``'last_generation'`` and ``'most_frequent'`` are shorthands). Not in the reference
+(docs/reference.md §5)."""
 import math
 from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -35,8 +36,10 @@ class FinalSelection:
     around :meth:`choose`, which subclasses implement.
 
     Args of :meth:`select` and :meth:`choose`: the search loop
-    (:class:`~mmrnas.engine.RelativeNASSearchLoop`): its ``history``, ``population``,
-    ``budget``, ``teacher`` and :meth:`estimate_genotypes` are what a selection reads.
+    (:class:`~mmrnas.engine.RelativeNASSearchLoop`): a selection reads its ``history``,
+    ``population``, ``population_update``, ``population_size``, ``budget``, ``teacher``,
+    ``max_generations`` and ``runner`` (logger), calls :meth:`estimate_genotypes` and
+    ``publish_scalars``.
     """
 
     #: Its name in ``final_selection.json`` (``mode``) and in the recorded settings.
@@ -44,6 +47,8 @@ class FinalSelection:
     #: Whether it only makes sense on a population that converged (refused with an update
     #: that redraws the population, such as random search).
     needs_converged_population = False
+    #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
+    config: Optional[dict] = None
 
     @property
     def settings(self) -> Dict[str, Any]:

@@ -27,6 +27,9 @@ class SearchEstimator:
     candidate (its losses, accuracy and the trained state the pair writes back).
     The constructor's arguments are its settings (recorded in checkpoints, checked on resume)."""
 
+    #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
+    config: Optional[dict] = None
+
     @property
     def settings(self) -> Dict[str, Any]:
         """What the search records of this part: ``estimator``, the config that built it."""
@@ -75,7 +78,10 @@ class OneEpochEstimator(SearchEstimator):
 
     @property
     def settings(self) -> Dict[str, Any]:
-        """The four execution options, under the keys earlier versions recorded."""
+        """The four execution options, under the keys earlier versions recorded (a subclass
+        records its config)."""
+        if type(self) is not OneEpochEstimator:
+            return super().settings
         return {key: getattr(self, key) for key in EXECUTION_DEFAULTS}
 
     def setup(self, train_set, val_set, generator, batch_size, val_batch_size, optimizer,

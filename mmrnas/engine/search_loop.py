@@ -393,8 +393,8 @@ class RelativeNASSearchLoop(BaseLoop):
     def estimate_genotypes(self, genotypes: Sequence[Genotype],
                            generation: Optional[int] = None) -> List[CandidateResult]:
         """Estimate ``genotypes`` from the current weight set the way the search does (cut
-        out, one epoch of training, validation), two by two as pairs, without writing back:
-        the weight set is left as it was.
+        out, then the search's estimator: by default one epoch of training and validation),
+        two by two as pairs, without writing back: the weight set is left as it was.
 
         Args:
             genotypes: The architectures to estimate.

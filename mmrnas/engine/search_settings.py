@@ -24,7 +24,8 @@ FIXED_SETTINGS = ('seed', 'population_size', 'population_update', 'train_portion
 RESUME_CHANGEABLE = ('max_generations', 'lr', 'lr_min', 'reference_lr_quirk', 'drop_path_rate',
                      'phi', 'teacher_criterion', 'final_selection', 'optimizer', 'clip_grad',
                      'batch_size', 'val_batch_size', 'augment', 'validate_with_train_augment',
-                     'precision', 'channels_last', 'cuda_graph', 'concurrent_pairs')
+                     'precision', 'channels_last', 'cuda_graph', 'concurrent_pairs', 'teacher',
+                     'estimator')
 DATALOADER_KEYS = ('dataset', 'mean', 'std', 'train_portion', 'batch_size', 'val_batch_size',
                    'augment', 'validate_with_train_augment', 'data_placement',
                    'device_memory_budget', 'host_memory_budget', *LOADER_DEFAULTS)

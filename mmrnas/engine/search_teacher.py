@@ -18,6 +18,9 @@ class SearchTeacher:
     """Base of a teacher rule: :meth:`choose` picks the teacher of a pair, :meth:`rank_key`
     orders estimates the same way for the final selection."""
 
+    #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
+    config: Optional[dict] = None
+
     @property
     def settings(self) -> Dict[str, Any]:
         """What the search records of this part: ``teacher``, the config that built it."""
@@ -54,6 +57,8 @@ class PairTeacher(SearchTeacher):
 
     @property
     def settings(self) -> Dict[str, Any]:
+        if type(self) is not PairTeacher:  # a subclass records its config
+            return super().settings
         return dict(teacher_criterion=self.criterion)  # as earlier versions recorded it
 
     def choose(self, members, results, budget) -> int:

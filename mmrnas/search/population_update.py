@@ -3,7 +3,7 @@
 ``dict(type='RandomRedraw')``, or your own class registered in ``mmrnas.registry.TASK_UTILS``;
 the strings ``'slow_fast'`` and ``'random'`` are shorthands)."""
 import math
-from typing import Any, Dict, Union
+from typing import Any, Dict, Optional, Union
 
 import numpy as np
 
@@ -27,6 +27,8 @@ class PopulationUpdate:
     #: Whether the population after the last generation is what the search converged to
     #: (so the final selection may choose among it); False for an update that redraws it.
     converges = True
+    #: The config that built it (set by :func:`build_search_part`).
+    config: Optional[dict] = None
 
     def update(self, population: Population, pairs: np.ndarray, teachers: np.ndarray,
                skips: np.ndarray, rng: np.random.Generator) -> None:
@@ -68,7 +70,9 @@ class SlowFastUpdate(PopulationUpdate):
 
     @property
     def settings(self) -> Dict[str, Any]:
-        return dict(population_update='slow_fast', phi=self.phi)
+        if type(self) is not SlowFastUpdate:  # a subclass records its config
+            return super().settings
+        return dict(phi=self.phi, population_update='slow_fast')  # as earlier versions
 
 
 @TASK_UTILS.register_module()
@@ -85,7 +89,9 @@ class RandomRedraw(PopulationUpdate):
 
     @property
     def settings(self) -> Dict[str, Any]:
-        return dict(population_update='random', phi=0.0)
+        if type(self) is not RandomRedraw:  # a subclass records its config
+            return super().settings
+        return dict(phi=0.0, population_update='random')  # as earlier versions
 
 
 def build_population_update(cfg: Union[str, dict], phi: float = 0.0) -> PopulationUpdate:

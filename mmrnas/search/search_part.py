@@ -19,7 +19,9 @@ keeps ``cfg`` as its ``config`` (the settings a part records by default).
             its arguments are wrong, or it is not a ``base``.
     """
     try:
-        part: Any = TASK_UTILS.build(dict(cfg))
+        # in mmrnas's scope whatever the current default scope (another toolbox's config)
+        with TASK_UTILS.switch_scope_and_registry('mmrnas') as registry:
+            part: Any = registry.build(dict(cfg))
     except KeyError as error:
         raise ValueError(f'{key}={cfg!r}: {error.args[0] if error.args else error}; register '
                          f'your own class with @mmrnas.registry.TASK_UTILS.register_module() '

@@ -44,10 +44,6 @@ class FirstMemberWinsEstimator(OneEpochEstimator):
         super().__init__(**options)
         self.calls = 0
 
-    @property
-    def settings(self):
-        return dict(estimator=self.config)
-
     def estimate(self, candidates, lr):
         results = super().estimate(candidates, lr)
         scripted = []

@@ -73,3 +73,21 @@ def test_bad_update_is_one_error(cfg, phi, message):
         build_population_update(cfg, phi)
     assert str(error.value).startswith(message)
     assert '\n' not in str(error.value)
+
+
+@TASK_UTILS.register_module()
+class TestOnlyDampedUpdate(SlowFastUpdate):
+    def __init__(self, damping: float = 0.5, **options):
+        super().__init__(**options)
+        self.damping = damping
+
+
+def test_a_subclass_records_its_config_and_builds_in_any_scope():
+    """A subclass of a shipped part is guarded by its whole config; parts are built in
+    mmrnas's scope even while another toolbox's scope is the default."""
+    from mmengine.registry import DefaultScope
+    cfg = dict(type='TestOnlyDampedUpdate', damping=0.25)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        update = build_population_update(cfg)
+        assert type(build_population_update('slow_fast')) is SlowFastUpdate
+    assert update.settings == dict(population_update=cfg, phi=0.0)
