@@ -5,6 +5,7 @@ class registered in ``mmrnas.registry.TASK_UTILS``; the strings ``'reevaluate'``
 ``'last_generation'`` and ``'most_frequent'`` are shorthands). Not in the reference
 (docs/reference.md §5)."""
 import math
+from abc import ABC, abstractmethod
 from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -31,7 +32,7 @@ def finite_or_none(value: float) -> Optional[float]:
     return value if math.isfinite(value) else None
 
 
-class FinalSelection:
+class FinalSelection(ABC):
     """Base of a final selection. :meth:`select` builds the record (``final_selection.json``)
     around :meth:`choose`, which subclasses implement.
 
@@ -47,6 +48,8 @@ class FinalSelection:
     #: Whether it only makes sense on a population that converged (refused with an update
     #: that redraws the population, such as random search).
     needs_converged_population = False
+    #: The shipped part a message names as an example.
+    example = 'ReevaluateSelection'
     #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
     config: Optional[dict] = None
 
@@ -58,6 +61,7 @@ class FinalSelection:
             return dict(final_selection=self.mode)
         return dict(final_selection=self.config)
 
+    @abstractmethod
     def choose(self, loop, genotypes: List[Genotype], eligible: List[int],
                final: Dict[str, Any]) -> Tuple[str, Optional[bool]]:
         """The chosen genotype's text; ``final`` may take more entries. Also whether the
@@ -69,7 +73,6 @@ class FinalSelection:
             eligible: Indices of ``genotypes`` that may be chosen (:func:`eligible`).
             final: The record so far.
         """
-        raise NotImplementedError
 
     def select(self, loop) -> Dict[str, Any]:
         """The final selection's record: ``mode``, ``candidates``, ``most_frequent`` (and its

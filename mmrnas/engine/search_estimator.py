@@ -3,6 +3,7 @@
 concurrent_pairs=False)``, the paper's one-epoch estimate, or your own class registered in
 ``mmrnas.registry.TASK_UTILS``). The flat ``train_cfg.precision``, ``channels_last``,
 ``cuda_graph`` and ``concurrent_pairs`` of earlier versions are shorthands for the first."""
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Sequence
 
 import torch
@@ -21,12 +22,14 @@ EXECUTION_DEFAULTS = dict(precision='fp32', channels_last=False, cuda_graph=Fals
                           concurrent_pairs=False)
 
 
-class SearchEstimator:
+class SearchEstimator(ABC):
     """Base of an estimator: :meth:`setup` receives the search's data and optimizer once, then
     :meth:`estimate` returns a :class:`~mmrnas.search.candidate_trainer.CandidateResult` per
     candidate (its losses, accuracy and the trained state the pair writes back).
     The constructor's arguments are its settings (recorded in checkpoints, checked on resume)."""
 
+    #: The shipped part a message names as an example.
+    example = 'OneEpochEstimator'
     #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
     config: Optional[dict] = None
 
@@ -35,6 +38,7 @@ class SearchEstimator:
         """What the search records of this part: ``estimator``, the config that built it."""
         return dict(estimator=self.config)
 
+    @abstractmethod
     def setup(self, train_set, val_set, generator: torch.Generator, batch_size: int,
               val_batch_size: int, optimizer: dict, max_grad_norm: Optional[float],
               grad_norm_type: float, train_augment: Optional[BatchAugment],
@@ -42,15 +46,14 @@ class SearchEstimator:
         """Receive the search's split (batch sources of the training and validation halves),
         its data generator, batch sizes, per-candidate optimizer (without ``lr``), grad-norm
         clip and augmentations."""
-        raise NotImplementedError
 
+    @abstractmethod
     def use_split(self, train_set, val_set) -> None:
         """Estimate on another split from now on (a resume restores the checkpoint's)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def estimate(self, candidates: Sequence[nn.Module], lr: float) -> List[CandidateResult]:
         """Estimate independent candidates (a pair; the final members two by two) at ``lr``."""
-        raise NotImplementedError
 
 
 @TASK_UTILS.register_module()
@@ -117,7 +120,4 @@ def build_search_estimator(cfg: Optional[dict], execution: Dict[str, Any]) -> Se
                          f'train_cfg.estimator: they are now spelled inside it, e.g. '
                          f"estimator=dict(type='OneEpochEstimator', "
                          f'{", ".join(f"{k}={v!r}" for k, v in changed.items())})')
-    if not isinstance(cfg, dict) or 'type' not in cfg:
-        raise ValueError(f"estimator must be dict(type=...), e.g. dict(type='OneEpochEstimator'),"
-                         f' got {cfg!r}')
     return build_search_part('estimator', cfg, SearchEstimator)

@@ -3,6 +3,7 @@
 ``mmrnas.registry.TASK_UTILS``); the flat ``train_cfg.teacher_criterion`` of earlier versions
 is the shorthand for ``PairTeacher``'s criterion."""
 import math
+from abc import ABC, abstractmethod
 from typing import Any, Dict, Optional, Sequence
 
 from mmrnas.registry import TASK_UTILS
@@ -14,10 +15,12 @@ from mmrnas.structures import Genotype
 __all__ = ['SearchTeacher', 'PairTeacher', 'build_search_teacher']
 
 
-class SearchTeacher:
+class SearchTeacher(ABC):
     """Base of a teacher rule: :meth:`choose` picks the teacher of a pair, :meth:`rank_key`
     orders estimates the same way for the final selection."""
 
+    #: The shipped part a message names as an example.
+    example = 'PairTeacher'
     #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
     config: Optional[dict] = None
 
@@ -26,15 +29,15 @@ class SearchTeacher:
         """What the search records of this part: ``teacher``, the config that built it."""
         return dict(teacher=self.config)
 
+    @abstractmethod
     def choose(self, members: Sequence[Genotype], results: Sequence[CandidateResult],
                budget) -> int:
         """0 or 1: the teacher of the pair ``members`` with estimates ``results``, under the
         search's budget (None without constraints and cost objectives)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def rank_key(self, loss: Optional[float], accuracy: Optional[float]) -> tuple:
         """Sort key of an estimate: lower is better (non-finite estimates last)."""
-        raise NotImplementedError
 
 
 @TASK_UTILS.register_module()
@@ -93,7 +96,4 @@ def build_search_teacher(cfg: Optional[dict], criterion: str) -> SearchTeacher:
         raise ValueError(f'train_cfg.teacher_criterion={criterion!r} set beside train_cfg.teacher'
                          f": it is now spelled inside it, e.g. teacher=dict(type='PairTeacher', "
                          f'criterion={criterion!r})')
-    if not isinstance(cfg, dict) or 'type' not in cfg:
-        raise ValueError(f"teacher must be dict(type=...), e.g. dict(type='PairTeacher'), got "
-                         f'{cfg!r}')
     return build_search_part('teacher', cfg, SearchTeacher)

@@ -3,6 +3,7 @@
 ``dict(type='RandomRedraw')``, or your own class registered in ``mmrnas.registry.TASK_UTILS``;
 the strings ``'slow_fast'`` and ``'random'`` are shorthands)."""
 import math
+from abc import ABC, abstractmethod
 from typing import Any, Dict, Optional, Union
 
 import numpy as np
@@ -20,16 +21,19 @@ __all__ = [
 POPULATION_UPDATE_SHORTHANDS = {'slow_fast': 'SlowFastUpdate', 'random': 'RandomRedraw'}
 
 
-class PopulationUpdate:
+class PopulationUpdate(ABC):
     """Base of a population update. Subclasses implement :meth:`update`; their constructor
     arguments are their settings (recorded in checkpoints, checked on resume)."""
 
     #: Whether the population after the last generation is what the search converged to
     #: (so the final selection may choose among it); False for an update that redraws it.
     converges = True
+    #: The shipped part a message names as an example.
+    example = 'SlowFastUpdate'
     #: The config that built it (set by :func:`build_search_part`).
     config: Optional[dict] = None
 
+    @abstractmethod
     def update(self, population: Population, pairs: np.ndarray, teachers: np.ndarray,
                skips: np.ndarray, rng: np.random.Generator) -> None:
         """Move ``population`` in place after a generation.
@@ -41,7 +45,6 @@ class PopulationUpdate:
             skips: Per pair, True where both estimates were not finite (nothing learned).
             rng: The population's random stream.
         """
-        raise NotImplementedError
 
     @property
     def settings(self) -> Dict[str, Any]:

@@ -14,10 +14,13 @@ def build_search_part(key: str, cfg: dict, base: Type[Part]) -> Part:
 keeps ``cfg`` as its ``config`` (the settings a part records by default).
 
     Raises:
-        ValueError: the type is not registered (register your class in
-            ``mmrnas.registry.TASK_UTILS`` and import its module with ``custom_imports``),
-            its arguments are wrong, or it is not a ``base``.
+        ValueError: ``cfg`` is not ``dict(type=...)``, the type is not registered (register
+            your class in ``mmrnas.registry.TASK_UTILS`` and import its module with
+            ``custom_imports``), its arguments are wrong, or it is not a ``base``.
     """
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise ValueError(f'{key} must be dict(type=...), e.g. dict(type={base.example!r}), got '
+                         f'{cfg!r}')
     try:
         # in mmrnas's scope whatever the current default scope (another toolbox's config)
         with TASK_UTILS.switch_scope_and_registry('mmrnas') as registry:

@@ -33,6 +33,10 @@ def test_flat_options_beside_an_estimator_are_one_error():
         'cuda_graph=True)')
     with pytest.raises(ValueError, match=r"estimator=\{'type': 'NoSuchEstimator'\}: "):
         build_search_estimator(dict(type='NoSuchEstimator'), DEFAULTS)
+    with pytest.raises(ValueError) as error:
+        build_search_estimator('OneEpochEstimator', DEFAULTS)
+    assert str(error.value) == ("estimator must be dict(type=...), e.g. "
+                                "dict(type='OneEpochEstimator'), got 'OneEpochEstimator'")
 
 
 @TASK_UTILS.register_module()
