@@ -34,8 +34,12 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import torch
 
-from mmrnas.datasets import BatchAugment, build_search_split, prepare_search_data
-from mmrnas.engine.search_settings import parse_search_dataloader
+from mmrnas.datasets import (
+    BatchAugment,
+    build_search_split,
+    parse_search_dataloader,
+    prepare_search_data,
+)
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from search_throughput import run_metadata, timed, write_result  # noqa: E402

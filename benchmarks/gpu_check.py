@@ -127,7 +127,7 @@ def cuda_tests() -> dict:
     """
     import subprocess
     files = ['tests/test_search/test_cuda_graph.py', 'tests/test_search/test_concurrent.py',
-             'tests/test_datasets/test_device_data.py',
+             'tests/test_datasets/test_tensor_batches.py',
              'tests/test_engine/test_search_loop.py::test_cuda_resume_after_kill_is_exact']
     done = subprocess.run([sys.executable, '-m', 'pytest', '-o', 'addopts=--strict-markers',
                            '-q', '-rs', '-p', 'no:cacheprovider', *files],
@@ -212,7 +212,7 @@ def batch_norm_accuracy(device: torch.device) -> dict:
 
 def graph_equivalence(device: torch.device, num_images: int) -> dict:
     """Eager, eager again and graphed epochs of one candidate from the same state."""
-    from mmrnas.datasets import BatchAugment, DeviceDataset, build_search_split, split_indices
+    from mmrnas.datasets import BatchAugment, TensorBatches, build_search_split, split_indices
     from mmrnas.models import RelativeNASSupernet
     from mmrnas.search import Population
     from mmrnas.search.candidate_trainer import CandidateTrainer
@@ -220,7 +220,7 @@ def graph_equivalence(device: torch.device, num_images: int) -> dict:
     torch.manual_seed(0)
     images = torch.randint(0, 256, (num_images, 3, 32, 32), dtype=torch.uint8)
     labels = torch.randint(0, 10, (num_images, ))
-    dataset = DeviceDataset(images, labels, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
+    dataset = TensorBatches(images, labels, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
     split = build_search_split(dataset, *split_indices(num_images, 0.5, 0), device)
     supernet = RelativeNASSupernet(base_channels=16, num_cells=8, num_classes=10).to(device)
     genotype = Population.random(2, np.random.default_rng(0)).genotypes()[0]

@@ -182,14 +182,14 @@ class StandAlone:
 
         import mmrnas.models  # noqa: F401  registers the backbone
         import mmrnas.models.heads.relativenas_cls_head  # noqa: F401
-        from mmrnas.datasets import BatchAugment, DeviceDataset, load_digits
+        from mmrnas.datasets import BatchAugment, TensorBatches, load_digits
         self.proxy = proxy
         images, labels = load_digits(proxy['size'])
         pool = images[:POOL_SIZE].float().div(255)
         mean = pool.mean(dim=(0, 2, 3))
         std = pool.std(dim=(0, 2, 3))
-        self.train_set = DeviceDataset(images[:POOL_SIZE], labels[:POOL_SIZE], mean, std)
-        self.test_set = DeviceDataset(images[POOL_SIZE:], labels[POOL_SIZE:], mean, std)
+        self.train_set = TensorBatches(images[:POOL_SIZE], labels[:POOL_SIZE], mean, std)
+        self.test_set = TensorBatches(images[POOL_SIZE:], labels[POOL_SIZE:], mean, std)
         self.augment = BatchAugment(crop_padding=max(1, proxy['size'] // 8), flip=False,
                                     cutout=None)
         self.recipe = Config.fromfile(RETRAIN_CONFIG)

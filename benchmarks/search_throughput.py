@@ -24,7 +24,7 @@ import time
 import numpy as np
 import torch
 
-from mmrnas.datasets import BatchAugment, DeviceDataset, split_indices
+from mmrnas.datasets import BatchAugment, TensorBatches, split_indices
 from mmrnas.datasets.search_data import build_search_split
 from mmrnas.models import RelativeNASSupernet
 from mmrnas.search import Population
@@ -111,7 +111,7 @@ def measure(device: torch.device, candidates: int = 3, num_images: int = 50000,
     generator.manual_seed(0)
     images = torch.randint(0, 256, (num_images, 3, 32, 32), dtype=torch.uint8)
     labels = torch.randint(0, 10, (num_images, ))
-    dataset = DeviceDataset(images, labels, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
+    dataset = TensorBatches(images, labels, (0.49, 0.48, 0.45), (0.25, 0.24, 0.26))
     train_idx, val_idx = split_indices(num_images, 0.5, 0)
     augment = BatchAugment(crop_padding=4, flip=True, cutout=16)
     trainer = CandidateTrainer(

@@ -1,4 +1,5 @@
-"""mmrnas registries: children of MMEngine's root registries, scope ``mmrnas``.
+"""mmrnas registries: children of MMEngine's root registries, scope ``mmrnas`` (and one root of
+its own, :data:`BATCH_AUGMENTS`, which MMEngine has no root for).
 
 Each registry names the modules that register into it (``locations``), so that
 ``Registry.build`` imports them on demand; ``import mmrnas`` itself stays light.
@@ -40,7 +41,7 @@ __all__ = [
     'RUNNERS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS', 'OPTIMIZERS', 'OPTIM_WRAPPERS',
     'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS', 'DATASETS', 'DATA_SAMPLERS',
     'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'TASK_UTILS',
-    'METRICS', 'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS', 'ROOT_MODELS'
+    'METRICS', 'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS', 'ROOT_MODELS', 'BATCH_AUGMENTS'
 ]
 
 SCOPE = 'mmrnas'
@@ -75,6 +76,12 @@ DATA_SAMPLERS = Registry(
     'data sampler', parent=MMENGINE_DATA_SAMPLERS, scope=SCOPE, locations=['mmrnas.datasets'])
 TRANSFORMS = Registry(
     'transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE, locations=['mmrnas.datasets'])
+#: Augmentations of a whole batch on its device (``train_dataloader.augment`` of a search:
+#: ``BatchAugment``), as mmpretrain keeps its ``Mixup`` / ``CutMix``: a root registry, not a
+#: child of ``TRANSFORMS``. A batch augment is called with a uint8 batch, the normalisation and
+#: a generator, a transform with one sample's dict; as a child, a name missing here would
+#: resolve to a per-sample transform of the same name (``RandomCrop``) and fail when called.
+BATCH_AUGMENTS = Registry('batch augment', scope=SCOPE, locations=['mmrnas.datasets'])
 
 # Models.
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['mmrnas.models'])

@@ -1,4 +1,5 @@
-"""mmrnas registries are children of MMEngine's roots, scope 'mmrnas', with locations."""
+"""mmrnas registries are children of MMEngine's roots (BATCH_AUGMENTS a root of its own), scope
+'mmrnas', with locations."""
 import importlib
 
 import mmengine.registry as root
@@ -7,7 +8,8 @@ import pytest
 import mmrnas.registry as registry
 
 
-@pytest.mark.parametrize('name', [n for n in registry.__all__ if n != 'ROOT_MODELS'])
+@pytest.mark.parametrize(
+    'name', [n for n in registry.__all__ if n not in ('ROOT_MODELS', 'BATCH_AUGMENTS')])
 def test_child_of_mmengine_root(name):
     child = getattr(registry, name)
     assert child.scope == 'mmrnas'
@@ -16,6 +18,14 @@ def test_child_of_mmengine_root(name):
     assert child._locations, f'{name} has no locations'
     for location in child._locations:
         importlib.import_module(location)
+
+
+def test_batch_augments_is_a_root_of_its_own():
+    """As mmpretrain's: batch augments never resolve to a per-sample transform of the name."""
+    assert registry.BATCH_AUGMENTS.scope == 'mmrnas' and registry.BATCH_AUGMENTS.parent is None
+    assert registry.BATCH_AUGMENTS.get('BatchAugment').__module__ == (
+        'mmrnas.datasets.batch_augment')
+    assert registry.BATCH_AUGMENTS.get('RandomCrop') is None
 
 
 def test_root_models_is_mmengine_root():

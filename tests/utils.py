@@ -9,7 +9,7 @@ QUICKSTART = TOOLS.parent / 'configs' / 'rnas_quickstart.py'
 
 def quickstart_search_data():
     """The quickstart's search data (all 1,797 digits at 8x8, its mean / std), decoded:
-    ``(DeviceDataset, num_classes)``."""
+    ``(TensorBatches, num_classes)``."""
     from mmengine.config import Config
 
     from mmrnas.datasets import load_search_dataset

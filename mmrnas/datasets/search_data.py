@@ -1,7 +1,7 @@
 """The data a search runs on: any registered image-classification dataset, read once (checked,
-hashed, counted) and then held as uint8 tensors on the device (a :class:`DeviceDataset`), in
-host memory (a :class:`HostDataset`), or, over both memory budgets, read from the files again
-for every batch (a :class:`StreamDataset`); split in two halves.
+hashed, counted) and then held as uint8 tensors on the device or in host memory (a
+:class:`TensorBatches`), or, over both memory budgets, read from the files again for every
+batch (a :class:`StreamBatches`); split in two halves.
 
 The dataset config is an ordinary one, built from the registries in the mmpretrain scope (as
 in a retraining config: ``'CIFAR10'``, ``'CustomDataset'``, ``'ImageNet'``,
@@ -20,16 +20,17 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .device_data import BatchSource, DeviceDataset
-from .host_data import (
-    HostDataset,
+from .batch_source import BatchSource
+from .placement import (
     choose_placement,
     default_host_budget,
     default_memory_budget,
     format_size,
 )
+from .sample_loaders import LOADER_DEFAULTS, SampleLoaders
 from .sample_reader import SampleReader
-from .stream_data import LOADER_DEFAULTS, SampleLoaders, StreamDataset
+from .stream_batches import StreamBatches
+from .tensor_batches import TensorBatches
 
 __all__ = ['build_search_dataset', 'SearchData', 'read_search_data', 'load_search_dataset',
            'check_classes', 'describe_search_data', 'build_search_split', 'dataset_identity',
@@ -176,13 +177,13 @@ class SearchData:
     """The data of a search after the one pass over them.
 
     Attributes:
-        dataset: All samples in the dataset's order: a :class:`DeviceDataset` on the CPU
-            (decoded into memory) or a :class:`StreamDataset` (read from the files).
+        dataset: All samples in the dataset's order: a :class:`TensorBatches` on the CPU
+            (decoded into memory) or a :class:`StreamBatches` (read from the files).
         num_classes: The dataset's ``classes`` when it names them, else the largest label + 1.
         shape: C×H×W of every image.
         sha1: SHA-1 of the uint8 images then the int64 labels (the in-memory bytes).
     """
-    dataset: DeviceDataset | StreamDataset
+    dataset: TensorBatches | StreamBatches
     num_classes: int
     shape: Tuple[int, ...]
     sha1: str
@@ -229,8 +230,8 @@ def read_search_data(cfg: dict, loaders: SampleLoaders, mean: Optional[Sequence[
         mean (Sequence[float], optional): Per-channel mean on the 0..1 scale; computed from
             the images (exactly) when None.
         std (Sequence[float], optional): Per-channel std on the 0..1 scale; computed when None.
-        in_memory (bool): Keep the images (a :class:`DeviceDataset` on the CPU); else the
-            dataset is a :class:`StreamDataset` reading them again for every batch.
+        in_memory (bool): Keep the images (a :class:`TensorBatches` on the CPU); else the
+            dataset is a :class:`StreamBatches` reading them again for every batch.
         batch_size (int): Samples per batch of this pass.
 
     Raises:
@@ -257,16 +258,16 @@ def read_search_data(cfg: dict, loaders: SampleLoaders, mean: Optional[Sequence[
     classes = (getattr(reader.dataset, 'metainfo', None) or {}).get('classes')
     num_classes = len(classes) if classes else int(labels.max()) + 1
     check_classes(cfg, labels, num_classes, classes)
-    dataset = (DeviceDataset(images, labels, mean, std) if images is not None else
-               StreamDataset(loaders, np.arange(num), labels, mean, std))
+    dataset = (TensorBatches(images, labels, mean, std) if images is not None else
+               StreamBatches(loaders, np.arange(num), labels, mean, std))
     return SearchData(dataset, num_classes, shape, digest.hexdigest())
 
 
 def load_search_dataset(cfg: dict,
                         mean: Optional[Sequence[float]] = None,
-                        std: Optional[Sequence[float]] = None) -> Tuple[DeviceDataset, int]:
+                        std: Optional[Sequence[float]] = None) -> Tuple[TensorBatches, int]:
     """Build a dataset config and decode it once, in the main process, into a
-    :class:`DeviceDataset` on the CPU.
+    :class:`TensorBatches` on the CPU.
 
     Args:
         cfg (dict): The dataset config (``train_dataloader.dataset`` of a search).
@@ -275,7 +276,7 @@ def load_search_dataset(cfg: dict,
         std (Sequence[float], optional): Per-channel std on the 0..1 scale; computed when None.
 
     Returns:
-        tuple[DeviceDataset, int]: The images and the number of classes (the dataset's
+        tuple[TensorBatches, int]: The images and the number of classes (the dataset's
         ``classes`` when it names them, else the largest label + 1).
     """
     reader = SampleReader(build_search_dataset(cfg))
@@ -316,18 +317,24 @@ def describe_search_data(cfg: dict, data: SearchData, mean_given: bool,
             f'{values("mean", dataset.mean, mean_given)}, {values("std", dataset.std, std_given)}')
 
 
-def build_search_split(dataset: DeviceDataset | StreamDataset, train_indices: np.ndarray,
+def build_search_split(dataset: TensorBatches | StreamBatches, train_indices: np.ndarray,
                        val_indices: np.ndarray, device: torch.device,
                        placement: str = 'device') -> Tuple[BatchSource, BatchSource]:
-    """The training and validation halves serving batches on ``device``: held there
-    (``placement='device'``, the images copied there once and shared by both halves), in host
-    memory (``'host'``, a :class:`HostDataset` sharing ``dataset``'s images), or read from the
-    files (``'stream'``, ``dataset`` a :class:`StreamDataset`)."""
+    """The training and validation halves serving batches on ``device``.
+
+    Args:
+        dataset: all samples (:attr:`SearchData.dataset`).
+        train_indices: positions of the training half.
+        val_indices: positions of the validation half.
+        device: where batches are served.
+        placement: ``'device'`` (the images copied there once and shared by both halves),
+            ``'host'`` (kept in host memory, sharing ``dataset``'s images) or ``'stream'``
+            (read from the files, ``dataset`` a :class:`StreamBatches`).
+    """
     if placement == 'stream':
         return dataset.subset(train_indices).to(device), dataset.subset(val_indices).to(device)
-    kind = HostDataset if placement == 'host' else DeviceDataset
-    held = kind(dataset.images, dataset.labels, dataset.mean, dataset.std, device,
-                dataset.indices)
+    held = TensorBatches(dataset.images, dataset.labels, dataset.mean, dataset.std, device,
+                         dataset.indices, storage='cpu' if placement == 'host' else None)
     return held.view(train_indices), held.view(val_indices)  # the images once, no copies
 
 

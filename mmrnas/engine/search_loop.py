@@ -16,6 +16,7 @@ from mmrnas.datasets import (
     build_search_split,
     dataset_identity,
     describe_search_data,
+    parse_search_dataloader,
     prepare_search_data,
     split_indices,
 )
@@ -48,7 +49,6 @@ from .search_record import (
 from .search_settings import (
     check_resume_settings,
     check_search_arguments,
-    parse_search_dataloader,
     parse_search_optim_wrapper,
     plain,
     settings_diff,

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from mmengine.dist import get_dist_info
 from mmengine.registry import OPTIMIZERS
 
-from mmrnas.datasets import BatchAugment, DeviceDataset
+from mmrnas.datasets import BatchSource
+from mmrnas.datasets.batch_source import Augment
 from mmrnas.models.utils import batch_shard, convert_to_global_batch_norm
 from .concurrent import finish, run_concurrently
 from .cuda_graph import iter_steps
@@ -80,8 +81,8 @@ class CandidateTrainer:
     process, up to floating-point order.
 
     Args:
-        train_set (DeviceDataset): The training half.
-        val_set (DeviceDataset): The validation half.
+        train_set (BatchSource): The training half.
+        val_set (BatchSource): The validation half.
         generator (torch.Generator): RNG for sample order and augmentation, on the data's
             device.
         batch_size (int): Training batch size (reference: 256).
@@ -92,9 +93,9 @@ class CandidateTrainer:
             disables clipping.
         grad_norm_type (float): Norm of the clip (reference: 2, the L2 norm; ``inf`` for
             the max norm). Defaults to 2.
-        train_augment (BatchAugment, optional): Training augmentation (reference: crop pad
-            4, flip, cutout 16).
-        val_augment (BatchAugment, optional): Validation augmentation; the reference validates
+        train_augment (Augment, optional): Training augmentation, e.g. a
+            :class:`~mmrnas.datasets.BatchAugment` (reference: crop pad 4, flip, cutout 16).
+        val_augment (Augment, optional): Validation augmentation; the reference validates
             with the training augmentation, the library default is none.
         precision (str): ``'fp32'`` (reference) or ``'bf16'``: forward passes (training and
             validation) under bfloat16 autocast; losses, gradients, optimizer and weight set
@@ -120,16 +121,16 @@ class CandidateTrainer:
     """
 
     def __init__(self,
-                 train_set: DeviceDataset,
-                 val_set: DeviceDataset,
+                 train_set: BatchSource,
+                 val_set: BatchSource,
                  generator: torch.Generator,
                  batch_size: int = 256,
                  val_batch_size: int = 256,
                  optimizer: dict = dict(type='SGD', momentum=0.9, weight_decay=3e-4),
                  max_grad_norm: Optional[float] = 5.0,
                  grad_norm_type: float = 2.0,
-                 train_augment: Optional[BatchAugment] = None,
-                 val_augment: Optional[BatchAugment] = None,
+                 train_augment: Optional[Augment] = None,
+                 val_augment: Optional[Augment] = None,
                  precision: str = 'fp32',
                  channels_last: bool = False,
                  cuda_graph: bool = False,

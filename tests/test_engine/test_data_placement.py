@@ -7,14 +7,12 @@ import torch
 from mmengine.runner import Runner
 
 from mmrnas.datasets import (
-    DeviceDataset,
-    HostDataset,
-    StreamDataset,
+    StreamBatches,
+    TensorBatches,
     default_host_budget,
     default_memory_budget,
+    format_size,
 )
-from mmrnas.datasets.host_data import format_size
-from mmrnas.engine.search_settings import parse_search_dataloader
 from .test_search_loop import run_search, tiny_cfg
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -42,13 +40,13 @@ def on_device(tmp_path_factory):
 
 
 @pytest.mark.parametrize('placement, workers, kind', [
-    ('host', 0, HostDataset), ('stream', 0, StreamDataset), ('stream', 2, StreamDataset)])
+    ('host', 0, TensorBatches), ('stream', 0, StreamBatches), ('stream', 2, StreamBatches)])
 def test_every_placement_gives_the_same_search(on_device, tmp_path, placement, workers, kind):
     """Held on the device, in host memory, or read from the files for every batch (in the
     main process or by two workers): the same batches, so the same pair decisions."""
     other = run_search(tmp_path, **SHORT, **{'train_dataloader.data_placement': placement,
                                              'train_dataloader.num_workers': workers})
-    assert type(on_device.estimator.trainer.train_set) is DeviceDataset
+    assert type(on_device.estimator.trainer.train_set) is TensorBatches
     trainer = other.estimator.trainer
     assert type(trainer.train_set) is kind and type(trainer.val_set) is kind
     assert [r['pairs'] for r in other.history] == [r['pairs'] for r in on_device.history]
@@ -98,28 +96,3 @@ def test_forced_placement_over_its_budget_fails_before_work(tmp_path, placement,
             r'\(102400 bytes\)')):
         runner.train_loop
     assert not osp.exists(osp.join(tmp_path, 'checkpoints'))
-
-
-@pytest.mark.parametrize('options, message', [
-    (dict(data_placement='gpu'),
-     r"data_placement must be one of \('auto', 'device', 'host', 'stream'\), got 'gpu'"),
-    (dict(device_memory_budget='2 gigs'), "device_memory_budget must be a positive number"),
-    (dict(host_memory_budget='lots'), "host_memory_budget must be a positive number"),
-    (dict(num_workers=-1), 'num_workers must be a non-negative integer, got -1'),
-    (dict(prefetch_factor=0), 'prefetch_factor must be a positive integer or None, got 0'),
-    (dict(device_memory_budget=0), 'device_memory_budget must be a positive number'),
-    (dict(data_placment='host'), r"unknown key\(s\) 'data_placment' \(did you mean "
-                                 r"'data_placement'\?\)"),
-])
-def test_bad_placement_settings_are_refused(options, message):
-    with pytest.raises(ValueError, match=message):
-        parse_search_dataloader(dict(dataset=dict(type='CIFAR10'), **options))
-
-
-def test_placement_defaults():
-    data = parse_search_dataloader(dict(dataset=dict(type='CIFAR10'),
-                                        device_memory_budget='2GiB'))
-    assert (data['data_placement'], data['device_memory_budget']) == ('auto', 2 * 2**30)
-    assert data['host_memory_budget'] is None
-    assert [data[key] for key in ('num_workers', 'pin_memory', 'persistent_workers',
-                                  'prefetch_factor')] == [0, None, True, None]

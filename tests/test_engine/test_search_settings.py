@@ -11,7 +11,6 @@ from mmrnas.engine.final_selection import build_final_selection
 from mmrnas.engine.search_settings import (
     check_resume_settings,
     check_search_arguments,
-    parse_search_dataloader,
     parse_search_optim_wrapper,
     settings_diff,
 )
@@ -237,64 +236,3 @@ def test_one_population_size_rule(size, fix):
     with pytest.raises(ValueError) as error:
         check_search_arguments(**dict(SEARCH_ARGUMENTS, population_size=size))
     assert str(error.value) == message
-
-
-RANDOM_PIPELINE_FIX = (
-    'the search reads the pipeline once when it holds the images (device, host) and for every '
-    'batch when it streams them, so the placements would search on other data; remove them '
-    'and augment with train_dataloader.augment=dict(crop_padding=..., flip=..., cutout=...) '
-    '(batched on the device, the same for every placement)')
-
-
-@pytest.mark.parametrize('pipeline, random', [
-    ([dict(type='RandomFlip', prob=0.5), dict(type='PackInputs')], 'RandomFlip'),
-    ([dict(type='mmpretrain.RandomResizedCrop', scale=32), dict(type='ColorJitter',
-                                                                 brightness=0.4),
-      dict(type='torchvision/RandomRotation', degrees=10), dict(type='PackInputs')],
-     'mmpretrain.RandomResizedCrop, ColorJitter, torchvision/RandomRotation'),
-    ([dict(type='RandAugment', policies='timm_increasing', num_policies=2, total_level=10,
-           magnitude_level=9), dict(type='AutoAugment', policies='imagenet'),
-      dict(type='RandomErasing', erase_prob=0.25)],
-     'RandAugment, AutoAugment, RandomErasing'),
-    # random by their arguments: prob (given, or 0.5 by default), random_negative_prob,
-    # magnitude_std
-    ([dict(type='Solarize', thr=128, prob=0.3), dict(type='Equalize'),
-      dict(type='Rotate', angle=30.0, prob=1.0),
-      dict(type='Brightness', magnitude_range=(0, 0.9), prob=1.0, random_negative_prob=1.0,
-           magnitude_std=0.5)],
-     'Solarize (prob=0.3), Equalize (prob=0.5), Rotate (random_negative_prob=0.5), '
-     'Brightness (magnitude_std=0.5)'),
-    # nested in a wrapper
-    ([dict(type='KeyMapper', transforms=[dict(type='Lighting', eigval=[1, 1, 1],
-                                              eigvec=[[1, 0, 0]] * 3)])], 'Lighting'),
-])
-def test_random_transforms_in_the_search_pipeline_are_refused(pipeline, random):
-    dataset = dict(type='mmrnas.DigitsDataset', split='all', size=8, pipeline=pipeline)
-    with pytest.raises(ValueError) as error:
-        parse_search_dataloader(dict(dataset=dataset))
-    assert str(error.value) == (f'train_dataloader.dataset.pipeline has random transforms '
-                                f'({random}): {RANDOM_PIPELINE_FIX}')
-
-
-def test_random_transforms_of_a_wrapped_dataset_are_refused():
-    inner = dict(type='mmrnas.DigitsDataset', size=8,
-                 pipeline=[dict(type='RandomCrop', crop_size=6), dict(type='PackInputs')])
-    dataset = dict(type='ConcatDataset', datasets=[
-        dict(type='RepeatDataset', times=2, dataset=inner),
-        dict(inner, pipeline=[dict(type='PackInputs')])])
-    with pytest.raises(ValueError, match=r'has random transforms \(RandomCrop\): '):
-        parse_search_dataloader(dict(dataset=dataset))
-
-
-def test_a_deterministic_pipeline_is_read(monkeypatch):
-    """Deterministic transforms, and those whose probabilities leave nothing to chance (prob=0:
-    never, prob=1 with no other draw: always), are accepted and read."""
-    from mmrnas.datasets.search_data import prepare_search_data
-    pipeline = [dict(type='Resize', scale=(12, 12)), dict(type='CenterCrop', crop_size=10),
-                dict(type='Equalize', prob=0.0), dict(type='Invert', prob=1.0),
-                dict(type='PackInputs')]
-    data = parse_search_dataloader(dict(dataset=dict(type='mmrnas.DigitsDataset', split='all',
-                                                     size=8, pipeline=pipeline)))
-    search_data, placement, _ = prepare_search_data(data, torch.device('cpu'))
-    assert (placement, len(search_data.dataset), search_data.shape) == ('device', 1797,
-                                                                        (3, 10, 10))

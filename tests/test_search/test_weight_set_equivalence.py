@@ -18,7 +18,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmrnas.datasets import BatchAugment, DeviceDataset
+from mmrnas.datasets import BatchAugment, TensorBatches
 from mmrnas.models import RelativeNASSupernet
 from mmrnas.search.candidate_trainer import CandidateTrainer
 from mmrnas.search.weight_set import pair_write_back
@@ -133,8 +133,8 @@ def make_trainer():
     images = torch.randint(0, 256, (28, 3, 8, 8), dtype=torch.uint8, generator=generator)
     labels = torch.randint(0, NET['num_classes'], (28, ), generator=generator)
     mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
-    train = DeviceDataset(images[:20], labels[:20], mean, std)  # batches of 8, 8 and 4
-    val = DeviceDataset(images[20:], labels[20:], mean, std)
+    train = TensorBatches(images[:20], labels[:20], mean, std)  # batches of 8, 8 and 4
+    val = TensorBatches(images[20:], labels[20:], mean, std)
     return CandidateTrainer(train, val, torch.Generator().manual_seed(DATA_SEED),
                             batch_size=BATCH_SIZE, val_batch_size=8, train_augment=AUGMENT)
 

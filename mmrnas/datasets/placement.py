@@ -1,6 +1,6 @@
-"""Search data larger than a device memory budget: uint8 images kept in host memory, each
-batch gathered on the host, copied to the device and augmented there (docs/search_guide.md,
-"Data placement")."""
+"""Where the search data go (docs/search_guide.md, "Data placement"): held on the device, in
+host memory, or read from the files for every batch, by their size against the memory budgets.
+"""
 from __future__ import annotations
 
 import os
@@ -8,10 +8,8 @@ import re
 
 import torch
 
-from .device_data import Batch, DeviceDataset
-
-__all__ = ['HostDataset', 'DATA_PLACEMENTS', 'parse_memory_size', 'format_size',
-           'default_memory_budget', 'default_host_budget', 'choose_placement']
+__all__ = ['DATA_PLACEMENTS', 'parse_memory_size', 'format_size', 'default_memory_budget',
+           'default_host_budget', 'choose_placement']
 
 #: Values of ``train_dataloader.data_placement``.
 DATA_PLACEMENTS = ('auto', 'device', 'host', 'stream')
@@ -19,32 +17,17 @@ _UNITS = {'B': 1, 'KB': 10**3, 'MB': 10**6, 'GB': 10**9, 'TB': 10**12,
           'KiB': 2**10, 'MiB': 2**20, 'GiB': 2**30, 'TiB': 2**40}
 
 
-class HostDataset(DeviceDataset):
-    """A :class:`DeviceDataset` whose images and labels stay on the CPU.
-
-    Batches are the same as a :class:`DeviceDataset`'s on ``device``: the epoch order and all
-    augmentation draws come from the generator on ``device``; only the gather of each batch
-    happens on the host (into pinned memory when ``device`` is CUDA), followed by a
-    non-blocking copy to ``device``.
-
-    Takes :class:`DeviceDataset`'s arguments; ``device`` is where batches are served and
-    augmented.
-    """
-
-    storage = 'cpu'  # images and labels; batches on :attr:`device`
-
-    def _gather(self, order: torch.Tensor | None, lo: int, hi: int) -> Batch:
-        """Gather on the host, then copy to :attr:`device` without blocking."""
-        images, labels = super()._gather(order, lo, hi)
-        if self.device.type == 'cuda':
-            images, labels = images.pin_memory(), labels.pin_memory()
-        return (images.to(self.device, non_blocking=True),
-                labels.to(self.device, non_blocking=True))
-
-
 def parse_memory_size(value: int | str, key: str = 'device_memory_budget') -> int:
-    """Bytes of ``value``: a positive int, or a string such as ``'2GiB'``, ``'500 MB'``;
-    errors name ``train_dataloader.<key>``."""
+    """Bytes of a memory budget.
+
+    Args:
+        value: a positive int, or a string such as ``'2GiB'``, ``'500 MB'`` (decimal or
+            binary units).
+        key: the ``train_dataloader`` key errors name.
+
+    Raises:
+        ValueError: not a positive size.
+    """
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     match = re.fullmatch(r'\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*', value) if isinstance(
@@ -95,6 +78,12 @@ def choose_placement(placement: str, size: int, device_budget: int,
 
     ``'auto'`` keeps data of at most ``device_budget`` bytes on the device, larger data of at
     most ``host_budget`` bytes in host memory, and streams larger data from the files.
+
+    Args:
+        placement: ``train_dataloader.data_placement``, one of :data:`DATA_PLACEMENTS`.
+        size: bytes of the images and labels.
+        device_budget: bytes the data may take on the device.
+        host_budget: bytes the data may take in host memory.
 
     Raises:
         ValueError: ``'device'`` or ``'host'`` forced for data over its budget.

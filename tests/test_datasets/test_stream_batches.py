@@ -1,4 +1,4 @@
-"""Search data read from the files for every batch (StreamDataset, SampleLoaders built by
+"""Search data read from the files for every batch (StreamBatches, SampleLoaders built by
 MMEngine's Runner.build_dataloader): the same batches as the same images held in memory."""
 import shutil
 from pathlib import Path
@@ -9,18 +9,18 @@ import torch
 
 from mmrnas.datasets import (
     BatchAugment,
-    DeviceDataset,
     SampleLoaders,
     SampleReader,
-    StreamDataset,
+    StreamBatches,
+    TensorBatches,
     build_search_dataset,
     build_search_split,
+    parse_search_dataloader,
     prepare_search_data,
     read_search_data,
     reuse_search_data,
     split_indices,
 )
-from mmrnas.engine.search_settings import parse_search_dataloader
 from tests.utils import load_tool
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -57,7 +57,7 @@ def read_both(root: Path, workers: int):
 @pytest.mark.parametrize('workers', [0, 2])
 def test_one_pass_gives_the_same_data_either_way(folder, workers):
     in_memory, streamed = read_both(folder, workers)
-    assert type(in_memory.dataset) is DeviceDataset and type(streamed.dataset) is StreamDataset
+    assert type(in_memory.dataset) is TensorBatches and type(streamed.dataset) is StreamBatches
     assert (streamed.sha1, streamed.num_classes, streamed.shape) == (
         in_memory.sha1, 3, (3, 16, 16))
     assert torch.equal(streamed.dataset.labels, in_memory.dataset.labels)
@@ -90,7 +90,7 @@ def test_stream_batches_equal_memory_batches(folder, workers):
     train, val = split_indices(21, 0.5, 0)
     memory_halves = build_search_split(in_memory.dataset, train, val, 'cpu', 'device')
     stream_halves = build_search_split(streamed.dataset, train, val, 'cpu', 'stream')
-    assert [type(half) for half in stream_halves] == [StreamDataset, StreamDataset]
+    assert [type(half) for half in stream_halves] == [StreamBatches, StreamBatches]
     assert [len(half) for half in stream_halves] == [len(train), len(val)]
     for memory_half, stream_half in zip(memory_halves, stream_halves):
         memory_generator = torch.Generator().manual_seed(3)
