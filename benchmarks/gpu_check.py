@@ -126,7 +126,8 @@ def cuda_tests() -> dict:
     still fail on ``-n auto``; with ``-o addopts=...`` it runs the same with or without xdist.
     """
     import subprocess
-    files = ['tests/test_search/test_cuda_graph.py', 'tests/test_search/test_concurrent.py',
+    files = ['tests/test_engine/test_estimators/test_cuda_graph.py',
+             'tests/test_engine/test_estimators/test_concurrent.py',
              'tests/test_datasets/test_tensor_batches.py',
              'tests/test_engine/test_search_loop.py::test_cuda_resume_after_kill_is_exact']
     done = subprocess.run([sys.executable, '-m', 'pytest', '-o', 'addopts=--strict-markers',
@@ -213,9 +214,9 @@ def batch_norm_accuracy(device: torch.device) -> dict:
 def graph_equivalence(device: torch.device, num_images: int) -> dict:
     """Eager, eager again and graphed epochs of one candidate from the same state."""
     from mmrnas.datasets import BatchAugment, TensorBatches, build_search_split, split_indices
+    from mmrnas.engine.estimators import CandidateTrainer
     from mmrnas.models import RelativeNASSupernet
     from mmrnas.search import Population
-    from mmrnas.search.candidate_trainer import CandidateTrainer
 
     torch.manual_seed(0)
     images = torch.randint(0, 256, (num_images, 3, 32, 32), dtype=torch.uint8)

@@ -205,7 +205,7 @@ class StandAlone:
             return MODELS.build(cfg)
 
     def train(self, genotype: str, seed: int) -> Dict[str, float]:
-        from mmrnas.search.candidate_trainer import CandidateTrainer
+        from mmrnas.engine.estimators import CandidateTrainer
         torch.manual_seed(seed)
         classifier = self._model(genotype)
         model = _Logits(classifier)

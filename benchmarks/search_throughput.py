@@ -26,9 +26,9 @@ import torch
 
 from mmrnas.datasets import BatchAugment, TensorBatches, split_indices
 from mmrnas.datasets.search_data import build_search_split
+from mmrnas.engine.estimators import CandidateTrainer
 from mmrnas.models import RelativeNASSupernet
 from mmrnas.search import Population
-from mmrnas.search.candidate_trainer import CandidateTrainer
 from mmrnas.search.weight_set import pair_write_back
 from mmrnas.utils.fileio import atomic_write
 

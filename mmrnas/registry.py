@@ -96,7 +96,7 @@ TASK_UTILS = Registry(
     'task util',
     parent=MMENGINE_TASK_UTILS,
     scope=SCOPE,
-    locations=['mmrnas.models', 'mmrnas.search', 'mmrnas.engine'])
+    locations=['mmrnas.models', 'mmrnas.search', 'mmrnas.engine', 'mmrnas.engine.estimators'])
 
 # Evaluation and visualisation.
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope=SCOPE, locations=['mmrnas.engine'])

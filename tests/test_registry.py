@@ -1,6 +1,8 @@
 """mmrnas registries are children of MMEngine's roots (BATCH_AUGMENTS a root of its own), scope
 'mmrnas', with locations."""
 import importlib
+import subprocess
+import sys
 
 import mmengine.registry as root
 import pytest
@@ -26,6 +28,19 @@ def test_batch_augments_is_a_root_of_its_own():
     assert registry.BATCH_AUGMENTS.get('BatchAugment').__module__ == (
         'mmrnas.datasets.batch_augment')
     assert registry.BATCH_AUGMENTS.get('RandomCrop') is None
+
+
+def test_estimators_build_by_name_from_another_scope():
+    """TASK_UTILS' locations register the shipped estimator in a fresh interpreter, whatever
+    the default scope."""
+    code = ('from mmengine.registry import DefaultScope\n'
+            'from mmrnas.search.search_part import build_search_part\n'
+            'with DefaultScope.overwrite_default_scope("mmengine"):\n'
+            '    part = build_search_part("estimator", dict(type="OneEpochEstimator"), object)\n'
+            'print(type(part).__module__)')
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ['mmrnas.engine.estimators.one_epoch_estimator']
 
 
 def test_root_models_is_mmengine_root():

@@ -23,11 +23,11 @@ from mmrnas.datasets import (
 from mmrnas.registry import LOOPS
 from mmrnas.search import Population, build_population_update
 from mmrnas.search.budget import SearchBudget
-from mmrnas.search.candidate_trainer import CandidateResult
-from mmrnas.search.data_parallel import broadcast_from_rank0
 from mmrnas.search.schedules import search_drop_path_rate, search_lr
 from mmrnas.search.weight_set import pair_write_back
 from mmrnas.structures import Genotype
+from .data_parallel import broadcast_from_rank0
+from .estimators import CandidateResult, build_search_estimator
 from .final_selection import build_final_selection, finite_or_none
 from .search_checkpoint import (
     CHECKPOINT_FORMAT,
@@ -38,7 +38,6 @@ from .search_checkpoint import (
     to_tensors,
 )
 from .search_checkpointer import SearchCheckpointer
-from .search_estimator import build_search_estimator
 from .search_record import (
     ARCHIVE_KEY,
     FINAL_KEY,

@@ -7,10 +7,10 @@ from abc import ABC, abstractmethod
 from typing import Any, Dict, Optional, Sequence
 
 from mmrnas.registry import TASK_UTILS
-from mmrnas.search.candidate_trainer import CandidateResult
 from mmrnas.search.search_part import build_search_part
 from mmrnas.search.slow_fast import TEACHER_CRITERIA, select_teacher
 from mmrnas.structures import Genotype
+from .estimators import CandidateResult
 
 __all__ = ['SearchTeacher', 'PairTeacher', 'build_search_teacher']
 

@@ -12,7 +12,7 @@ import yaml
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmrnas.search.candidate_trainer import CandidateResult, CandidateTrainer
+from mmrnas.engine.estimators import CandidateResult, CandidateTrainer
 from mmrnas.structures import Genotype
 
 REAL_ESTIMATE = CandidateTrainer.estimate

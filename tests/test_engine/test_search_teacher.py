@@ -4,8 +4,8 @@ import math
 
 import pytest
 
+from mmrnas.engine.estimators import CandidateResult
 from mmrnas.engine.search_teacher import PairTeacher, build_search_teacher
-from mmrnas.search.candidate_trainer import CandidateResult
 
 
 def result(val_loss, val_accuracy, train_loss=1.0):

@@ -19,8 +19,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmrnas.datasets import BatchAugment, TensorBatches
+from mmrnas.engine.estimators import CandidateTrainer
 from mmrnas.models import RelativeNASSupernet
-from mmrnas.search.candidate_trainer import CandidateTrainer
 from mmrnas.search.weight_set import pair_write_back
 from mmrnas.structures import Genotype, get_genotype
 

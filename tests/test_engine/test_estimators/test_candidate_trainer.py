@@ -6,8 +6,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmrnas.datasets import BatchAugment, build_search_split, split_indices
+from mmrnas.engine.estimators import CandidateTrainer
 from mmrnas.models import RelativeNASSupernet
-from mmrnas.search.candidate_trainer import CandidateTrainer
 from mmrnas.search.encoding import decode, random_vectors
 from tests.utils import quickstart_search_data
 

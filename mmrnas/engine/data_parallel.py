@@ -2,51 +2,38 @@
 
 Every process holds the whole data split and the whole weight set, draws the same global
 batch (order and augmentation) from the same random state, and trains its contiguous shard
-of it; gradients and statistics are summed over processes, so each step is the step of one
-process training the whole batch, up to floating-point order.
+of it; gradients and statistics are summed over processes (MMEngine's ``all_reduce`` and
+``all_reduce_params``, in place, ``op='sum'``, no-ops in one process), so each step is the step
+of one process training the whole batch, up to floating-point order.
 """
-from typing import Any, Iterable, Tuple
+from typing import Any, Tuple
 
 import torch
-import torch.distributed as dist
 from mmengine.dist import broadcast_object_list, get_dist_info
 
-__all__ = [
-    'shard_bounds', 'all_reduce_sum', 'all_reduce_gradients', 'broadcast_from_rank0',
-    'broadcast_random_states'
-]
+__all__ = ['shard_bounds', 'broadcast_from_rank0', 'broadcast_random_states']
 
 
 def shard_bounds(batch_size: int, rank: int, world_size: int) -> Tuple[int, int]:
     """Rows ``[start, stop)`` of a batch that process ``rank`` trains (contiguous shards whose
-    sizes differ by at most one, larger ones first)."""
+    sizes differ by at most one, larger ones first).
+
+    Args:
+        batch_size: rows of the global batch.
+        rank: the process.
+        world_size: the number of processes.
+    """
     base, extra = divmod(batch_size, world_size)
     start = rank * base + min(rank, extra)
     return start, start + base + (rank < extra)
 
 
-def all_reduce_sum(tensor: torch.Tensor) -> torch.Tensor:
-    """Sum ``tensor`` over processes in place (a no-op in one process); return it."""
-    if get_dist_info()[1] > 1:
-        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-    return tensor
-
-
-def all_reduce_gradients(params: Iterable[torch.nn.Parameter]) -> None:
-    """Sum the gradients of ``params`` over processes with one collective."""
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads or get_dist_info()[1] == 1:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
-    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
-    offset = 0
-    for grad in grads:
-        grad.copy_(flat[offset:offset + grad.numel()].view_as(grad))
-        offset += grad.numel()
-
-
 def broadcast_from_rank0(obj: Any) -> Any:
-    """Rank 0's ``obj`` on every process (``obj`` itself in one process)."""
+    """Rank 0's ``obj`` on every process (``obj`` itself in one process).
+
+    Args:
+        obj: any picklable object.
+    """
     if get_dist_info()[1] == 1:
         return obj
     holder = [obj]
@@ -56,7 +43,11 @@ def broadcast_from_rank0(obj: Any) -> Any:
 
 def broadcast_random_states(generator: torch.Generator) -> None:
     """Give every process rank 0's state of ``generator`` and of torch's global RNGs (CPU and
-    the current CUDA device), so that all draw the same batches, augmentation and masks."""
+    the current CUDA device), so that all draw the same batches, augmentation and masks.
+
+    Args:
+        generator: the search's data generator.
+    """
     if get_dist_info()[1] == 1:
         return
     states = dict(cpu=torch.get_rng_state(), data=generator.get_state())

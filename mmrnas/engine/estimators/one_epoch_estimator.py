@@ -1,20 +1,16 @@
-"""How the search estimates a candidate: registered parts chosen with ``train_cfg.estimator``
-(``dict(type='OneEpochEstimator', precision='fp32', channels_last=False, cuda_graph=False,
-concurrent_pairs=False)``, the paper's one-epoch estimate, or your own class registered in
-``mmrnas.registry.TASK_UTILS``). The flat ``train_cfg.precision``, ``channels_last``,
-``cuda_graph`` and ``concurrent_pairs`` of earlier versions are shorthands for the first."""
-from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Sequence
+"""The paper's one-epoch estimate as a registered part (``train_cfg.estimator=dict(
+type='OneEpochEstimator', precision='fp32', channels_last=False, cuda_graph=False,
+concurrent_pairs=False)``), and the builder of ``train_cfg.estimator``: the flat
+``train_cfg.precision``, ``channels_last``, ``cuda_graph`` and ``concurrent_pairs`` of earlier
+versions are shorthands for this part."""
+from typing import Any, Dict, Optional
 
-import torch
-from torch import nn
-
-from mmrnas.datasets import BatchAugment
 from mmrnas.registry import TASK_UTILS
-from mmrnas.search.candidate_trainer import CandidateResult, CandidateTrainer
 from mmrnas.search.search_part import build_search_part
+from .candidate_trainer import CandidateTrainer
+from .search_estimator import SearchEstimator
 
-__all__ = ['SearchEstimator', 'OneEpochEstimator', 'build_search_estimator', 'EXECUTION_DEFAULTS']
+__all__ = ['OneEpochEstimator', 'build_search_estimator', 'EXECUTION_DEFAULTS']
 
 #: The flat ``train_cfg`` keys that are shorthands for ``OneEpochEstimator``'s arguments, and
 #: their defaults.
@@ -22,45 +18,11 @@ EXECUTION_DEFAULTS = dict(precision='fp32', channels_last=False, cuda_graph=Fals
                           concurrent_pairs=False)
 
 
-class SearchEstimator(ABC):
-    """Base of an estimator: :meth:`setup` receives the search's data and optimizer once, then
-    :meth:`estimate` returns a :class:`~mmrnas.search.candidate_trainer.CandidateResult` per
-    candidate (its losses, accuracy and the trained state the pair writes back).
-    The constructor's arguments are its settings (recorded in checkpoints, checked on resume)."""
-
-    #: The shipped part a message names as an example.
-    example = 'OneEpochEstimator'
-    #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
-    config: Optional[dict] = None
-
-    @property
-    def settings(self) -> Dict[str, Any]:
-        """What the search records of this part: ``estimator``, the config that built it."""
-        return dict(estimator=self.config)
-
-    @abstractmethod
-    def setup(self, train_set, val_set, generator: torch.Generator, batch_size: int,
-              val_batch_size: int, optimizer: dict, max_grad_norm: Optional[float],
-              grad_norm_type: float, train_augment: Optional[BatchAugment],
-              val_augment: Optional[BatchAugment]) -> None:
-        """Receive the search's split (batch sources of the training and validation halves),
-        its data generator, batch sizes, per-candidate optimizer (without ``lr``), grad-norm
-        clip and augmentations."""
-
-    @abstractmethod
-    def use_split(self, train_set, val_set) -> None:
-        """Estimate on another split from now on (a resume restores the checkpoint's)."""
-
-    @abstractmethod
-    def estimate(self, candidates: Sequence[nn.Module], lr: float) -> List[CandidateResult]:
-        """Estimate independent candidates (a pair; the final members two by two) at ``lr``."""
-
-
 @TASK_UTILS.register_module()
 class OneEpochEstimator(SearchEstimator):
     """The paper's estimate (docs/reference.md §4.2-4.3): one epoch of training on the
     training half from the weight set, then validation on the other half
-    (:class:`~mmrnas.search.candidate_trainer.CandidateTrainer`, which documents the options).
+    (:class:`~mmrnas.engine.estimators.CandidateTrainer`, which documents the options).
 
     Args:
         precision (str): ``'fp32'`` (reference) or ``'bf16'`` autocast of forward passes.

@@ -31,7 +31,7 @@ def iter_steps(step: Callable[..., None],
                before_step: Optional[Callable[[], None]] = None) -> Iterator[None]:
     """Call ``step(inputs, labels, size, context)`` on every batch of ``batches``, yielding
     after each batch (so that a caller can interleave the steps of several runs, see
-    :func:`~mmrnas.search.concurrent.run_concurrently`). Work is queued on the stream that is
+    :func:`~mmrnas.engine.estimators.run_concurrently`). Work is queued on the stream that is
     current when the generator resumes.
 
     With ``use_graph`` (PyTorch's whole-network capture recipe), the first ``warmup_steps``

@@ -5,10 +5,10 @@ import dataclasses
 import pytest
 from mmengine.runner import Runner
 
-from mmrnas.engine.search_estimator import OneEpochEstimator, build_search_estimator
+from mmrnas.engine.estimators import OneEpochEstimator, build_search_estimator
 from mmrnas.registry import TASK_UTILS
-from .conftest import ONE_PAIR
-from .test_search_loop import tiny_cfg
+from ..conftest import ONE_PAIR
+from ..test_search_loop import tiny_cfg
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 

@@ -17,21 +17,16 @@ from typing import (
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.dist import get_dist_info
+from mmengine.dist import all_reduce, all_reduce_params, get_dist_info
 from mmengine.registry import OPTIMIZERS
 
 from mmrnas.datasets import BatchSource
 from mmrnas.datasets.batch_source import Augment
 from mmrnas.models.utils import batch_shard, convert_to_global_batch_norm
+from mmrnas.search.slow_fast import estimate_is_finite
+from ..data_parallel import broadcast_random_states, shard_bounds
 from .concurrent import finish, run_concurrently
 from .cuda_graph import iter_steps
-from .data_parallel import (
-    all_reduce_gradients,
-    all_reduce_sum,
-    broadcast_random_states,
-    shard_bounds,
-)
-from .slow_fast import estimate_is_finite
 
 __all__ = ['CandidateResult', 'CandidateTrainer', 'PRECISIONS']
 
@@ -74,7 +69,7 @@ class CandidateTrainer:
 
     In a process group of several processes (``tools/dist_search.sh``) the candidate trains
     data-parallel: every process starts from rank 0's random states, draws the same global
-    batch, trains its shard (:func:`~mmrnas.search.data_parallel.shard_bounds`) with batch
+    batch, trains its shard (:func:`~mmrnas.engine.data_parallel.shard_bounds`) with batch
     statistics and drop-path masks of the whole batch
     (:class:`~mmrnas.models.utils.GlobalBatchNorm2d`, :func:`~mmrnas.models.utils.batch_shard`)
     and sums gradients, losses and accuracies over processes: the result is that of one
@@ -107,7 +102,7 @@ class CandidateTrainer:
         cuda_graph (bool): Capture one full-batch training step of each candidate in a CUDA
             graph after :data:`GRAPH_WARMUP_STEPS` eager steps and replay it for the remaining
             full batches (the last, smaller batch runs eagerly); validation likewise after one
-            eager batch (:func:`~mmrnas.search.cuda_graph.iter_steps`). Needs the data on a CUDA
+            eager batch (:func:`~mmrnas.engine.estimators.iter_steps`). Needs the data on a CUDA
             device and a single process. Drop-path masks come from the same generator but at
             other offsets than eager steps. Defaults to False.
         concurrent_pairs (bool): :meth:`estimate_many` trains and validates the members of
@@ -215,7 +210,8 @@ class CandidateTrainer:
             else:  # a shard: its sum / the global batch size sums to the mean over processes
                 loss = F.cross_entropy(logits, labels, reduction='sum') / size
             loss.backward()
-            all_reduce_gradients(params)
+            # summed over processes, one flat buffer (a no-op in one process)
+            all_reduce_params([p.grad for p in params if p.grad is not None], op='sum')
             if self.max_grad_norm is not None:
                 nn.utils.clip_grad_norm_(params, self.max_grad_norm, self.grad_norm_type)
             optimizer.step()
@@ -269,10 +265,12 @@ class CandidateTrainer:
         return total, summary
 
     def _mean_train_loss(self, total: torch.Tensor) -> float:
-        return (all_reduce_sum(total) / len(self.train_set)).item()
+        all_reduce(total, op='sum')  # in place, over processes
+        return (total / len(self.train_set)).item()
 
     def _val_metrics(self, summary: torch.Tensor) -> Tuple[float, float]:
-        loss_sum, correct = all_reduce_sum(summary).tolist()
+        all_reduce(summary, op='sum')
+        loss_sum, correct = summary.tolist()
         return loss_sum / len(self.val_set), 100.0 * correct / len(self.val_set)
 
     def train_epoch(self, candidate: nn.Module, lr: float) -> float:
@@ -305,7 +303,7 @@ class CandidateTrainer:
         By default one after the other with :meth:`estimate`. With ``concurrent_pairs`` every
         candidate gets its own data generator, seeded from the trainer's generator (one draw
         per candidate, in order), and its own CUDA stream (the same streams for every call),
-        and their steps are queued in turn (:func:`~mmrnas.search.concurrent.run_concurrently`).
+        and their steps are queued in turn (:func:`~mmrnas.engine.estimators.run_concurrently`).
         """
         if not self.concurrent_pairs:
             return [self.estimate(candidate, lr) for candidate in candidates]

@@ -4,9 +4,8 @@ import pytest
 import torch
 
 from mmrnas.datasets import BatchAugment, build_search_split, split_indices
+from mmrnas.engine.estimators import CandidateTrainer, finish, run_concurrently
 from mmrnas.models import RelativeNASSupernet
-from mmrnas.search.candidate_trainer import CandidateTrainer
-from mmrnas.search.concurrent import finish, run_concurrently
 from mmrnas.search.encoding import decode, random_vectors
 from tests.utils import quickstart_search_data
 

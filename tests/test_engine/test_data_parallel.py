@@ -11,11 +11,11 @@ import torch.distributed as dist
 import torch.nn as nn
 
 from mmrnas.datasets import BatchAugment, build_search_split, split_indices
+from mmrnas.engine.data_parallel import broadcast_from_rank0, shard_bounds
+from mmrnas.engine.estimators import CandidateTrainer
 from mmrnas.models.supernets import RelativeNASSupernet
 from mmrnas.models.utils import batch_shard, convert_to_global_batch_norm, drop_path
 from mmrnas.search import decode, random_vectors
-from mmrnas.search.candidate_trainer import CandidateTrainer
-from mmrnas.search.data_parallel import broadcast_from_rank0, shard_bounds
 from tests.utils import quickstart_search_data
 
 WORLD = 2

@@ -6,8 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from mmrnas.search.concurrent import finish
-from mmrnas.search.cuda_graph import iter_steps
+from mmrnas.engine.estimators import finish, iter_steps
 
 
 def test_eager_steps_run_in_order_with_before_step_and_yield_after_each():

@@ -1,0 +1,13 @@
+"""mmrnas.engine.estimators: how the search estimates its candidates and runs them (one epoch
+of training and validation, CUDA graphs, concurrent CUDA streams)."""
+from .candidate_trainer import PRECISIONS, CandidateResult, CandidateTrainer
+from .concurrent import finish, run_concurrently
+from .cuda_graph import iter_steps
+from .one_epoch_estimator import EXECUTION_DEFAULTS, OneEpochEstimator, build_search_estimator
+from .search_estimator import SearchEstimator
+
+__all__ = [
+    'CandidateResult', 'CandidateTrainer', 'PRECISIONS', 'finish', 'run_concurrently',
+    'iter_steps', 'SearchEstimator', 'OneEpochEstimator', 'build_search_estimator',
+    'EXECUTION_DEFAULTS'
+]

@@ -1,0 +1,47 @@
+"""How the search estimates a candidate: the base of the registered parts chosen with
+``train_cfg.estimator`` (``dict(type='OneEpochEstimator', ...)``, the paper's one-epoch
+estimate, or your own class registered in ``mmrnas.registry.TASK_UTILS``)."""
+from abc import ABC, abstractmethod
+from typing import Any, Dict, List, Optional, Sequence
+
+import torch
+from torch import nn
+
+from mmrnas.datasets.batch_source import Augment
+from .candidate_trainer import CandidateResult
+
+__all__ = ['SearchEstimator']
+
+
+class SearchEstimator(ABC):
+    """Base of an estimator: :meth:`setup` receives the search's data and optimizer once, then
+    :meth:`estimate` returns a :class:`~mmrnas.engine.estimators.CandidateResult` per candidate
+    (its losses, accuracy and the trained state the pair writes back).
+    The constructor's arguments are its settings (recorded in checkpoints, checked on resume)."""
+
+    #: The shipped part a message names as an example.
+    example = 'OneEpochEstimator'
+    #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
+    config: Optional[dict] = None
+
+    @property
+    def settings(self) -> Dict[str, Any]:
+        """What the search records of this part: ``estimator``, the config that built it."""
+        return dict(estimator=self.config)
+
+    @abstractmethod
+    def setup(self, train_set, val_set, generator: torch.Generator, batch_size: int,
+              val_batch_size: int, optimizer: dict, max_grad_norm: Optional[float],
+              grad_norm_type: float, train_augment: Optional[Augment],
+              val_augment: Optional[Augment]) -> None:
+        """Receive the search's split (batch sources of the training and validation halves),
+        its data generator, batch sizes, per-candidate optimizer (without ``lr``), grad-norm
+        clip and augmentations."""
+
+    @abstractmethod
+    def use_split(self, train_set, val_set) -> None:
+        """Estimate on another split from now on (a resume restores the checkpoint's)."""
+
+    @abstractmethod
+    def estimate(self, candidates: Sequence[nn.Module], lr: float) -> List[CandidateResult]:
+        """Estimate independent candidates (a pair; the final members two by two) at ``lr``."""
