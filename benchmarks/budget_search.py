@@ -93,13 +93,14 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from mmengine.config import Config
 
-    from mmrnas.search.budget import SearchBudget
+    from mmrnas.search import build_search_budget
     from mmrnas.structures import Genotype
     budget_final = runs['budget'][0]['final']
     budget_cfg = Config.fromfile(osp.join(ROOT, 'configs', RUNS['budget'][0]))
-    budget = SearchBudget.from_config(
-        {key: tuple(bound) for key, bound in budget_final['constraints'].items()},
-        budget_cfg.train_cfg.constraint_model.to_dict(), None, budget_cfg.model.num_classes)
+    budget = build_search_budget(dict(  # the constraints the run had (--cfg-options included)
+        budget_cfg.train_cfg.budget.to_dict(),
+        constraints={key: tuple(bound) for key, bound in budget_final['constraints'].items()}))
+    budget.setup(budget_cfg.model.num_classes, in_channels=3)
     results: Dict[str, Any] = dict(
         device=device_name(), commit=commit(), torch=torch.__version__,
         command='python benchmarks/budget_search.py' + (

@@ -6,6 +6,13 @@
 _base_ = ['./rnas_cifar10.py']
 
 train_cfg = dict(
-    constraints=dict(params=3.0e6),
-    constraint_model=dict(
-        base_channels=36, num_cells=20, stem='cifar', num_classes=10, input_size=32))
+    budget=dict(
+        type='SearchBudget',
+        constraints=dict(params=3.0e6),
+        cost=dict(
+            type='GenotypeCost',
+            base_channels=36,
+            num_cells=20,
+            stem='cifar',
+            num_classes=10,
+            input_size=32)))

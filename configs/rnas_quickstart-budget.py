@@ -6,9 +6,17 @@
 _base_ = ['./rnas_quickstart.py']
 
 train_cfg = dict(
-    # Upper bounds on the network you will retrain (a (low, high) pair is accepted too).
-    # In a pair a feasible cell beats an infeasible one, between two infeasible ones the
-    # smaller relative violation wins; the final selection takes feasible cells only.
-    constraints=dict(params=40000),
-    constraint_model=dict(
-        base_channels=8, num_cells=5, stem='cifar', num_classes=10, input_size=16))
+    # A registered part (mmrnas.registry.TASK_UTILS). Upper bounds on the network you will
+    # retrain (a (low, high) pair is accepted too), counted on `cost`. In a pair a feasible
+    # cell beats an infeasible one, between two infeasible ones the smaller relative violation
+    # wins; the final selection takes feasible cells only.
+    budget=dict(
+        type='SearchBudget',
+        constraints=dict(params=40000),
+        cost=dict(
+            type='GenotypeCost',
+            base_channels=8,
+            num_cells=5,
+            stem='cifar',
+            num_classes=10,
+            input_size=16)))

@@ -7,6 +7,13 @@
 _base_ = ['./rnas_quickstart.py']
 
 train_cfg = dict(
-    objectives=('val_loss', 'params'),
-    constraint_model=dict(
-        base_channels=8, num_cells=5, stem='cifar', num_classes=10, input_size=16))
+    budget=dict(
+        type='SearchBudget',
+        objectives=('val_loss', 'params'),
+        cost=dict(
+            type='GenotypeCost',
+            base_channels=8,
+            num_cells=5,
+            stem='cifar',
+            num_classes=10,
+            input_size=16)))

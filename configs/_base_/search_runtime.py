@@ -3,13 +3,15 @@
 # checkpoints every generation into work_dir/checkpoints).
 default_scope = 'mmrnas'
 
-# The search has no training iterations: the iteration-driven default hooks (timer, logger,
-# runtime info, ...) would never fire. The loop logs every pair and generation itself and
-# publishes their numbers through the MessageHub and the visualizer below.
+# An epoch of the search is a generation and an iteration a pair (no optimizer step):
+# SearchLoggerHook logs every pair and generation and publishes their numbers through the
+# MessageHub and the visualizer below, in place of MMEngine's LoggerHook (which logs an
+# optimizer's iterations). Hooks of your own see every pair (before/after_train_iter, its
+# scalars as outputs) and generation (after_train_epoch).
 default_hooks = dict(
     runtime_info=None,
     timer=None,
-    logger=None,
+    logger=dict(type='SearchLoggerHook'),
     param_scheduler=None,
     checkpoint=None,
     sampler_seed=None)

@@ -4,7 +4,6 @@
 class registered in ``mmrnas.registry.TASK_UTILS``; the strings ``'reevaluate'``,
 ``'last_generation'`` and ``'most_frequent'`` are shorthands). Not in the reference
 (docs/reference.md §5)."""
-import math
 from abc import ABC, abstractmethod
 from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -13,6 +12,7 @@ from mmrnas.registry import TASK_UTILS
 from mmrnas.search.population_update import PopulationUpdate
 from mmrnas.search.search_part import build_search_part
 from mmrnas.structures import Genotype
+from .search_record import finite_or_none, publish_scalars
 
 __all__ = [
     'FinalSelection', 'ReevaluateSelection', 'LastGenerationSelection',
@@ -27,11 +27,6 @@ FINAL_SELECTION_SHORTHANDS = {
 }
 
 
-def finite_or_none(value: float) -> Optional[float]:
-    """JSON-safe number: non-finite values become None."""
-    return value if math.isfinite(value) else None
-
-
 class FinalSelection(ABC):
     """Base of a final selection. :meth:`select` builds the record (``final_selection.json``)
     around :meth:`choose`, which subclasses implement.
@@ -39,8 +34,7 @@ class FinalSelection(ABC):
     Args of :meth:`select` and :meth:`choose`: the search loop
     (:class:`~mmrnas.engine.RelativeNASSearchLoop`): a selection reads its ``history``,
     ``population``, ``population_update``, ``population_size``, ``budget``, ``teacher``,
-    ``max_generations`` and ``runner`` (logger), calls :meth:`estimate_genotypes` and
-    ``publish_scalars``.
+    ``max_generations`` and ``runner`` (logger, MessageHub), calls :meth:`estimate_genotypes`.
     """
 
     #: Its name in ``final_selection.json`` (``mode``) and in the recorded settings.
@@ -88,8 +82,8 @@ class FinalSelection(ABC):
             most_frequent_count=frequency,
             population=[str(g) for g in genotypes])
         final['genotype'], chosen_feasible = self.choose(loop, genotypes, allowed, final)
-        if loop.budget is not None:
-            record_budget(loop, final, feasible if chosen_feasible is None else chosen_feasible)
+        loop.budget.annotate_final(final, feasible if chosen_feasible is None else
+                                   chosen_feasible, loop.runner.logger)
         return final
 
 
@@ -107,14 +101,14 @@ class ReevaluateSelection(FinalSelection):
                                 val_accuracy=finite_or_none(result.val_accuracy)))
             loop.runner.logger.info(f'final selection: member {index}: loss '
                                     f'{result.val_loss:.4f}, acc {result.val_accuracy:.2f}%')
-            if loop.budget is not None:
-                loop.budget.record(genotypes[index], 'final', members[-1]['val_loss'],
-                                   members[-1]['val_accuracy'])
+            loop.budget.record(genotypes[index], 'final', members[-1]['val_loss'],
+                               members[-1]['val_accuracy'])
         best = min((members[i] for i in eligible),
                    key=lambda m: rank_key(loop, m['val_loss'], m['val_accuracy']))
         final.update(members=members, best_index=best['index'])
-        loop.publish_scalars(dict(val_loss=best['val_loss'], val_accuracy=best['val_accuracy']),
-                             'search/final/', loop.max_generations)
+        publish_scalars(loop.runner, dict(val_loss=best['val_loss'],
+                                          val_accuracy=best['val_accuracy']),
+                        'search/final/', loop.max_generations)
         return str(genotypes[best['index']]), None
 
 
@@ -192,7 +186,7 @@ def eligible(loop, genotypes: List[Genotype]) -> Tuple[List[int], bool]:
     is, the one closest to the constraints; and whether they are feasible."""
     indices = list(range(len(genotypes)))
     budget = loop.budget
-    if budget is None or not budget.bounds:
+    if not budget.bounds:
         return indices, True
     feasible = [i for i in indices if budget.feasible(genotypes[i])]
     if feasible:
@@ -218,32 +212,6 @@ def candidates(loop) -> List[Genotype]:
     budget = loop.budget
 
     def key(text):
-        violation = (budget.violation(genotypes[text])
-                     if budget is not None and budget.bounds else 0.0)
-        return (violation, rank_key(loop, *latest[text]))
+        return (budget.violation(genotypes[text]), rank_key(loop, *latest[text]))
 
     return [genotypes[text] for text in sorted(latest, key=key)[:loop.population_size]]
-
-
-def record_budget(loop, final: Dict[str, Any], feasible: bool) -> None:
-    """The chosen genotype's costs and feasibility into ``final``; with cost objectives the
-    front of the archive and its hypervolume."""
-    budget = loop.budget
-    chosen = Genotype.from_string(final['genotype'])
-    final['costs'] = budget.costs(chosen)
-    if budget.bounds:
-        final.update(feasible=feasible, violation=budget.violation(chosen),
-                     constraints={k: list(b) for k, b in budget.bounds.items()})
-        if not feasible:
-            loop.runner.logger.warning(
-                f'final selection: no genotype of the final population meets the '
-                f'constraints {final["constraints"]}; taking the closest one '
-                f'({final["costs"]}, total relative violation {final["violation"]:.4f}). '
-                f'Loosen the constraints or search longer.')
-    if budget.objectives:
-        final['pareto_front'] = budget.front()
-        final['hypervolume'] = budget.hypervolume_report(final['pareto_front'])
-        loop.runner.logger.info(
-            f'pareto front: {len(final["pareto_front"])} genotypes, hypervolume '
-            f'{final["hypervolume"]["value"]:.4f} (objectives {list(budget.objectives)}'
-            f', normalised, reference point (1, ..., 1))')

@@ -9,10 +9,13 @@ A generation record (``history.jsonl`` holds one per line) is a dict with ``gene
 each member's retraining network) and ``violation`` (constraints) to each pair.
 """
 import math
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-__all__ = ['HISTORY_KEY', 'FINAL_KEY', 'ARCHIVE_KEY', 'generation_summary', 'pair_scalars',
-           'search_history', 'search_final', 'search_archive']
+__all__ = [
+    'HISTORY_KEY', 'FINAL_KEY', 'ARCHIVE_KEY', 'PAIR_KEY', 'generation_summary', 'pair_scalars',
+    'pair_record', 'finite_or_none', 'finite_scalars', 'publish_scalars', 'search_history',
+    'search_final', 'search_archive', 'search_pair'
+]
 
 #: MessageHub info key of the list of generation records (the search's history so far).
 HISTORY_KEY = 'search/history'
@@ -20,6 +23,8 @@ HISTORY_KEY = 'search/history'
 FINAL_KEY = 'search/final'
 #: MessageHub info key of the archive of estimates of a multi-objective search.
 ARCHIVE_KEY = 'search/archive'
+#: MessageHub info key of the record of the pair just decided (read after each iteration).
+PAIR_KEY = 'search/pair'
 
 
 def _usable(pair: Dict[str, Any], position: int) -> bool:
@@ -54,6 +59,23 @@ def generation_summary(record: Dict[str, Any]) -> Dict[str, float]:
     return summary
 
 
+def pair_record(members: Tuple[int, int], teacher: int, skipped: bool,
+                results: Sequence[Any]) -> Dict[str, Any]:
+    """The record of a pair: population indices of its ``members``, the teacher's (``teacher``
+    is 0 or 1), whether it was skipped, and each member's estimate (a
+    :class:`~mmrnas.engine.estimators.CandidateResult`; None where not finite)."""
+    return dict(members=[int(m) for m in members], teacher=int(members[teacher]),
+                skipped=skipped,
+                train_loss=[finite_or_none(r.train_loss) for r in results],
+                val_loss=[finite_or_none(r.val_loss) for r in results],
+                val_accuracy=[finite_or_none(r.val_accuracy) for r in results])
+
+
+def finite_or_none(value: float) -> Optional[float]:
+    """JSON-safe number: non-finite values become None."""
+    return value if math.isfinite(value) else None
+
+
 def pair_scalars(pair: Dict[str, Any]) -> Dict[str, Optional[float]]:
     """The teacher's and the student's validation loss and accuracy of a recorded pair."""
     teacher = pair['members'].index(pair['teacher'])
@@ -77,3 +99,25 @@ def search_final(runner) -> Optional[Dict[str, Any]]:
 def search_archive(runner) -> List[Dict[str, Any]]:
     """The archive of estimates a multi-objective search has published (empty otherwise)."""
     return runner.message_hub.get_info(ARCHIVE_KEY) or []
+
+
+def finite_scalars(scalars: Dict[str, Optional[float]]) -> Dict[str, float]:
+    """The finite numbers of ``scalars`` as floats (None and NaN/inf left out)."""
+    return {key: float(value) for key, value in scalars.items()
+            if value is not None and math.isfinite(value)}
+
+
+def search_pair(runner) -> Dict[str, Any]:
+    """The record of the pair the search has just decided (``after_train_iter``)."""
+    return runner.message_hub.get_info(PAIR_KEY)
+
+
+def publish_scalars(runner, scalars: Dict[str, Optional[float]], prefix: str,
+                    step: int) -> None:
+    """Finite numbers to ``runner``'s MessageHub and to the visualizer's backends
+    (TensorBoard, W&B, ... as the config's ``visualizer`` lists them), keys prefixed, at
+    ``step`` (the generation, or the pair counted over the whole search)."""
+    finite = {f'{prefix}{key}': value for key, value in finite_scalars(scalars).items()}
+    for key, value in finite.items():
+        runner.message_hub.update_scalar(key, value)
+    runner.visualizer.add_scalars(finite, step=step)

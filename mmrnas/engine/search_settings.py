@@ -1,5 +1,6 @@
 """The settings of a RelativeNAS search: checked before any work, recorded in every checkpoint
 and compared when a search resumes (a resume never changes a search silently)."""
+import os.path as osp
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from mmrnas.search.population import check_population_size
@@ -7,13 +8,13 @@ from mmrnas.utils.config_keys import check_number, check_unknown_keys
 
 __all__ = [
     'FIXED_SETTINGS', 'RESUME_CHANGEABLE', 'check_search_arguments', 'parse_search_optim_wrapper',
-    'settings_diff', 'check_resume_settings', 'plain'
+    'settings_diff', 'check_resume_settings', 'plain', 'resume_settings'
 ]
 
 #: Settings that no resume may change: the population, the split and the weight set were made
 #: with them.
 FIXED_SETTINGS = ('seed', 'population_size', 'population_update', 'train_portion', 'dataset',
-                  'supernet', 'constraints', 'constraint_model', 'objectives')
+                  'supernet', 'constraints', 'constraint_model', 'objectives', 'budget')
 #: Settings a resume may change when ``train_cfg.resume_changes`` names them.
 RESUME_CHANGEABLE = ('max_generations', 'lr', 'lr_min', 'reference_lr_quirk', 'drop_path_rate',
                      'phi', 'teacher_criterion', 'final_selection', 'optimizer', 'clip_grad',
@@ -154,3 +155,51 @@ def check_resume_settings(recorded: Dict[str, Any], current: Dict[str, Any],
         raise ValueError(f'resume: {path} was written by a search with other settings: {shown}. '
                          f'To continue it, {advice}')
     return changed
+
+
+def resume_settings(state: Dict[str, Any], path: str, settings: Dict[str, Any],
+                    resume_changes: Sequence[str], seed_given: bool,
+                    max_generations: int) -> Tuple[Dict[str, Any], List[Dict[str, Any]]]:
+    """Check a checkpoint's settings against the config's before a resume (everything but
+    ``resume_changes`` must match, :func:`check_resume_settings`).
+
+    Args:
+        state: The checkpoint.
+        path: Its path (named by messages).
+        settings: The config's settings (``RelativeNASSearchLoop.settings``).
+        resume_changes: ``train_cfg.resume_changes``.
+        seed_given: Whether the config sets a seed; if not, the checkpoint's is taken.
+        max_generations: The config's.
+
+    Returns:
+        tuple: The settings the resumed search records and its resume log (the checkpoint's,
+        plus an entry with the changes made on purpose).
+    """
+    recorded = dict(state['meta']['settings'])
+    # Checkpoints written before population_update existed moved by slow-fast learning.
+    recorded.setdefault('population_update', 'slow_fast')
+    for key in ('constraints', 'constraint_model', 'objectives'):
+        recorded.setdefault(key, None)
+    current = dict(settings)
+    if not seed_given:
+        current['seed'] = recorded['seed']
+    if 'max_generations' in resume_changes and max_generations < state['generation']:
+        raise ValueError(f'resume: {path} has already run {state["generation"]} generations; '
+                         f'max_generations={max_generations} cannot shorten it')
+    changed = check_resume_settings(recorded, current, resume_changes, path)
+    selection_changes = sorted(set(changed) & {'final_selection', 'teacher_criterion',
+                                               'teacher'})
+    if (state['final'] is not None and selection_changes
+            and max_generations == state['generation']):
+        last = osp.join(osp.dirname(path), f'search_generation_{state["generation"]:03d}.pth')
+        raise ValueError(
+            f'resume: {path} holds a finished search whose final selection was made with the '
+            f'old {", ".join(selection_changes)}; to select again, resume from its last '
+            f'generation checkpoint {last} (--resume PATH or train_cfg.resume=PATH) with the '
+            f'same options')
+    resume_log = list(state['meta']['resume_log'])
+    if changed:
+        diff = settings_diff(recorded, current)
+        resume_log.append(dict(generation=state['generation'],
+                               changed={key: list(values) for key, values in diff.items()}))
+    return current, resume_log

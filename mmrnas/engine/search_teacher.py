@@ -33,7 +33,8 @@ class SearchTeacher(ABC):
     def choose(self, members: Sequence[Genotype], results: Sequence[CandidateResult],
                budget) -> int:
         """0 or 1: the teacher of the pair ``members`` with estimates ``results``, under the
-        search's budget (None without constraints and cost objectives)."""
+        search's budget (:class:`~mmrnas.search.NoBudget` without constraints and cost
+        objectives)."""
 
     @abstractmethod
     def rank_key(self, loss: Optional[float], accuracy: Optional[float]) -> tuple:
@@ -65,7 +66,7 @@ class PairTeacher(SearchTeacher):
         return dict(teacher_criterion=self.criterion)  # as earlier versions recorded it
 
     def choose(self, members, results, budget) -> int:
-        if budget is not None and results[0].finite and results[1].finite:
+        if results[0].finite and results[1].finite:
             decided = budget.teacher(list(members), [r.val_loss for r in results])
             if decided is not None:
                 return decided

@@ -1,7 +1,9 @@
-"""The resource side of a search: constraints, cost objectives and the archive of estimates."""
+"""The resource side of a search, a registered part (``train_cfg.budget``): constraints, cost
+objectives and the archive of estimates; :class:`NoBudget` for a search without them."""
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from mmrnas.registry import TASK_UTILS
 from mmrnas.structures import Genotype
 from mmrnas.utils.config_keys import check_unknown_keys
 from .constraints import (
@@ -12,27 +14,107 @@ from .constraints import (
 )
 from .genotype_cost import COST_KEYS, GenotypeCost
 from .pareto import hypervolume, non_dominated, pareto_teacher
+from .search_part import build_search_part
 
-__all__ = ['SearchBudget', 'parse_objectives']
+__all__ = ['NoBudget', 'SearchBudget', 'parse_objectives', 'build_search_budget']
 
 PRIMARY_OBJECTIVE = 'val_loss'
+#: The flat ``train_cfg`` keys of earlier versions, shorthands for ``SearchBudget``'s.
+FLAT_KEYS = ('constraints', 'constraint_model', 'objectives')
+#: Where a budget's settings are in the config, spelled out (messages name them).
+NESTED_NAMES = dict(constraints='train_cfg.budget.constraints',
+                    objectives='train_cfg.budget.objectives', cost='train_cfg.budget.cost')
+FLAT_NAMES = dict(constraints='train_cfg.constraints', objectives='train_cfg.objectives',
+                  cost='train_cfg.constraint_model')
+#: How the budget is spelled in a config (named by messages).
+BUDGET_EXAMPLE = ("budget=dict(type='SearchBudget', constraints=dict(params=3.0e6), "
+                  "cost=dict(type='GenotypeCost', base_channels=36, num_cells=20, "
+                  "stem='cifar', num_classes=10, input_size=32))")
 
 
-def parse_objectives(objectives: Any) -> Tuple[str, ...]:
-    """Check ``train_cfg.objectives``: ``'val_loss'`` followed by one or both cost keys."""
+def parse_objectives(objectives: Any, name: str = 'train_cfg.objectives') -> Tuple[str, ...]:
+    """Check ``train_cfg.objectives`` (at ``name`` in the config): ``'val_loss'`` followed by
+    one or both cost keys."""
     if isinstance(objectives, str) or not isinstance(objectives, (list, tuple)):
-        raise ValueError(f"train_cfg.objectives must be a list such as ('val_loss', 'params'), "
+        raise ValueError(f"{name} must be a list such as ('val_loss', 'params'), "
                          f'got {objectives!r}')
-    check_unknown_keys('train_cfg.objectives', objectives, (PRIMARY_OBJECTIVE, ) + COST_KEYS)
+    check_unknown_keys(name, objectives, (PRIMARY_OBJECTIVE, ) + COST_KEYS)
     costs = tuple(objectives[1:])
     if (not objectives or objectives[0] != PRIMARY_OBJECTIVE or not costs
             or PRIMARY_OBJECTIVE in costs or len(set(costs)) != len(costs)):
-        raise ValueError(f"train_cfg.objectives must be 'val_loss' followed by one or both of "
+        raise ValueError(f"{name} must be 'val_loss' followed by one or both of "
                          f"{COST_KEYS} (each once), got {tuple(objectives)!r}")
     return tuple(objectives)
 
 
-class SearchBudget:
+class NoBudget:
+    """The budget of a search without constraints or cost objectives: the teacher rule alone
+    decides pairs, every genotype is feasible, nothing is recorded. The base of a budget part:
+    a budget overrides the rules it adds.
+
+    The search calls :meth:`setup` once its data is read, :meth:`teacher` for each pair whose
+    estimates are both finite, the ``annotate_*`` methods on the pair, generation and final
+    records, :meth:`record` for every estimate, and checkpoints :meth:`state_dict`.
+    """
+
+    #: The shipped part a message names as an example.
+    example = 'SearchBudget'
+    #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
+    config: Optional[dict] = None
+    #: ``{key: (low, high)}`` constraints (none here).
+    bounds: Dict[str, Tuple[float, float]] = {}
+    #: ``('val_loss', cost, ...)`` of a multi-objective search (none here).
+    objectives: Tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        #: Every estimate of a multi-objective search (empty here).
+        self.archive: List[Dict[str, Any]] = []
+
+    @property
+    def settings(self) -> Dict[str, Any]:
+        """What a checkpoint records of the budget (the keys earlier versions recorded)."""
+        return dict(constraints=None, constraint_model=None, objectives=None)
+
+    def setup(self, num_classes: int, in_channels: int) -> None:
+        """Learn the search data's classes and channels (before generation 1)."""
+
+    def violation(self, genotype: Genotype) -> float:
+        """Total relative violation of the constraints (0: feasible)."""
+        return 0.0
+
+    def feasible(self, genotype: Genotype) -> bool:
+        return self.violation(genotype) == 0
+
+    def teacher(self, genotypes: Sequence[Genotype], val_losses: Sequence[float]
+                ) -> Optional[int]:
+        """0 or 1 when the budget decides the pair, None when the teacher rule must."""
+        return None
+
+    def record(self, genotype: Genotype, generation: Any, val_loss: Optional[float],
+               val_accuracy: Optional[float]) -> None:
+        """Note an estimate (``generation`` from 1, or ``'final'``)."""
+
+    def annotate_pair(self, record: Dict[str, Any], members: Sequence[Genotype],
+                      generation: int) -> None:
+        """Add to a pair's record (``history.jsonl``) and record its estimates."""
+
+    def annotate_generation(self, record: Dict[str, Any],
+                            genotypes: Sequence[Genotype]) -> None:
+        """Add to a generation's record the budget's view of its population."""
+
+    def annotate_final(self, final: Dict[str, Any], feasible: bool, logger) -> None:
+        """Add to the final selection's record (``final_selection.json``); ``feasible``: of
+        the chosen genotype."""
+
+    def state_dict(self) -> Optional[Dict[str, Any]]:
+        return None
+
+    def load_state_dict(self, state: Optional[Dict[str, Any]]) -> None:
+        pass
+
+
+@TASK_UTILS.register_module()
+class SearchBudget(NoBudget):
     """Constraints and cost objectives of a search, on the network the user will retrain.
 
     Pair decisions (:meth:`teacher`): a feasible member beats an infeasible one, between two
@@ -49,62 +131,68 @@ class SearchBudget:
     guess and the most expensive network.
 
     Args:
-        cost (GenotypeCost): Counts the retraining network of a genotype.
-        bounds (dict): ``{key: (low, high)}`` from
-            :func:`~mmrnas.search.constraints.parse_constraints`, may be empty.
-        objectives (tuple): ``()`` or from :func:`parse_objectives`.
-        num_classes (int): Classes of the search data (normalises the loss).
+        constraints (dict, optional): Upper bounds or ``(low, high)`` ranges,
+            ``dict(params=3.0e6, mult_adds=6.0e8)``
+            (:func:`~mmrnas.search.constraints.parse_constraints`).
+        objectives (Sequence[str], optional): ``('val_loss', 'params')`` and/or
+            ``'mult_adds'`` (:func:`parse_objectives`).
+        cost (dict | GenotypeCost): The retraining network the costs are counted on,
+            ``dict(type='GenotypeCost', base_channels=36, num_cells=20, stem='cifar',
+            num_classes=10, input_size=32)``; ``in_channels`` defaults to the search data's.
+        names (dict, optional): Where the three are in the config, for messages; defaults to
+            ``train_cfg.budget.*``.
     """
 
-    def __init__(self, cost: GenotypeCost, bounds: Dict[str, Tuple[float, float]],
-                 objectives: Tuple[str, ...], num_classes: int):
-        self.cost = cost
-        self.bounds = bounds
-        self.objectives = objectives
-        self.loss_scale = math.log(num_classes)
-        self.cost_scales = {key: largest for key, (_, largest) in cost.extremes().items()}
-        #: Every estimate of a multi-objective search: genotype, generation, val_loss,
-        #: val_accuracy, params, mult_adds, feasible.
-        self.archive: List[Dict[str, Any]] = []
+    def __init__(self, constraints: Optional[dict] = None,
+                 objectives: Optional[Sequence[str]] = None,
+                 cost: Any = None,
+                 names: Optional[Dict[str, str]] = None) -> None:
+        super().__init__()
+        self.names = dict(names or NESTED_NAMES)
+        self.bounds = ({} if constraints is None else parse_constraints(
+            constraints, self.names['constraints']))
+        self.objectives = (() if objectives is None else parse_objectives(
+            objectives, self.names['objectives']))
+        if not self.bounds and not self.objectives:
+            raise ValueError(f'SearchBudget needs constraints or objectives, e.g. '
+                             f'{BUDGET_EXAMPLE}; leave train_cfg.budget out for a search '
+                             f'without them')
+        if cost is None:
+            raise ValueError(f'constraints and objectives need the network you will retrain, '
+                             f'whose params and mult-adds are counted: {self.names["cost"]}'
+                             f"=dict(type='GenotypeCost', base_channels=36, num_cells=20, "
+                             f"stem='cifar', num_classes=10, input_size=32)")
+        self._cost_config = cost
+        self.cost: Optional[GenotypeCost] = cost if isinstance(cost, GenotypeCost) else None
+        self.loss_scale = math.nan
+        self.cost_scales: Dict[str, float] = {}
 
-    @classmethod
-    def from_config(cls, constraints: Optional[dict], constraint_model: Optional[dict],
-                    objectives: Optional[Sequence[str]], num_classes: int,
-                    in_channels: int = 3) -> Optional['SearchBudget']:
-        """The budget of ``train_cfg``; None for a search without constraints and objectives.
-        Any problem is one ValueError, raised before training. ``in_channels`` (the search
-        data's) is the constraint model's unless it sets its own."""
-        bounds = {} if constraints is None else parse_constraints(constraints)
-        objectives = () if objectives is None else parse_objectives(objectives)
-        if not bounds and not objectives:
-            return None
-        if constraint_model is None:
-            raise ValueError('train_cfg.constraints and objectives need '
-                             'train_cfg.constraint_model=dict(base_channels=36, num_cells=20, '
-                             "stem='cifar', num_classes=10, input_size=32): the network you "
-                             'will retrain, whose params and mult-adds are counted')
-        cost = GenotypeCost.from_config(
-            dict(constraint_model, in_channels=constraint_model.get('in_channels', in_channels))
-            if isinstance(constraint_model, dict) else constraint_model)
-        check_reachable(bounds, cost.extremes(), cost.config)
-        return cls(cost, bounds, objectives, num_classes)
+    def setup(self, num_classes: int, in_channels: int) -> None:
+        """Build the cost model (``in_channels`` the data's unless it sets its own) and check
+        that the constraints are reachable; any problem is one ValueError."""
+        if self.cost is None:
+            self.cost = build_cost(self._cost_config, in_channels, self.names['cost'])
+        check_reachable(self.bounds, self.cost.extremes(), self.cost.config,
+                        self.names['constraints'])
+        self.loss_scale = math.log(num_classes)
+        self.cost_scales = {key: largest for key, (_, largest) in self.cost.extremes().items()}
 
     @property
     def settings(self) -> Dict[str, Any]:
-        """What a checkpoint records of the budget."""
-        return dict(constraints={key: list(bound) for key, bound in self.bounds.items()},
-                    constraint_model=dict(self.cost.config), objectives=list(self.objectives))
+        settings = dict(constraints={key: list(bound) for key, bound in self.bounds.items()},
+                        constraint_model=dict(self.cost.config),
+                        objectives=list(self.objectives))
+        if type(self) is not SearchBudget:  # a subclass records its config too
+            settings['budget'] = self.config
+        return settings
 
     # ------------------------------------------------------------------ one genotype
     def costs(self, genotype: Genotype) -> Dict[str, int]:
+        """``{'params': ..., 'mult_adds': ...}`` of ``genotype``'s retraining network."""
         return self.cost(genotype)
 
     def violation(self, genotype: Genotype) -> float:
-        """Total relative violation of the constraints (0: feasible)."""
         return relative_violation(self.costs(genotype), self.bounds)
-
-    def feasible(self, genotype: Genotype) -> bool:
-        return self.violation(genotype) == 0
 
     def _point(self, val_loss: float, costs: Dict[str, int]) -> List[float]:
         """Normalised objective vector."""
@@ -138,14 +226,51 @@ class SearchBudget:
             points.append(point)
         return hypervolume(points, [1.0] * len(self.objectives))
 
-    def record(self, genotype: Genotype, generation: Any, val_loss: Optional[float],
-               val_accuracy: Optional[float]) -> None:
+    def record(self, genotype, generation, val_loss, val_accuracy) -> None:
         """Add an estimate to the archive (multi-objective searches only)."""
         if self.objectives:
             self.archive.append(
                 dict(genotype=str(genotype), generation=generation, val_loss=val_loss,
                      val_accuracy=val_accuracy, **self.costs(genotype),
                      feasible=self.feasible(genotype)))
+
+    # ------------------------------------------------------------------ records
+    def annotate_pair(self, record, members, generation) -> None:
+        """``costs`` (and ``violation``) of the members; their estimates into the archive."""
+        record['costs'] = [self.costs(g) for g in members]
+        if self.bounds:
+            record['violation'] = [self.violation(g) for g in members]
+        for position, genotype in enumerate(members):
+            self.record(genotype, generation, record['val_loss'][position],
+                        record['val_accuracy'][position])
+
+    def annotate_generation(self, record, genotypes) -> None:
+        """``feasible_share`` of the population, under constraints."""
+        if self.bounds:
+            record['feasible_share'] = float(
+                sum(self.feasible(g) for g in genotypes) / len(genotypes))
+
+    def annotate_final(self, final, feasible, logger) -> None:
+        """The chosen genotype's costs and feasibility; with cost objectives the front of the
+        archive and its hypervolume."""
+        chosen = Genotype.from_string(final['genotype'])
+        final['costs'] = self.costs(chosen)
+        if self.bounds:
+            final.update(feasible=feasible, violation=self.violation(chosen),
+                         constraints={k: list(b) for k, b in self.bounds.items()})
+            if not feasible:
+                logger.warning(
+                    f'final selection: no genotype of the final population meets the '
+                    f'constraints {final["constraints"]}; taking the closest one '
+                    f'({final["costs"]}, total relative violation {final["violation"]:.4f}). '
+                    f'Loosen the constraints or search longer.')
+        if self.objectives:
+            final['pareto_front'] = self.front()
+            final['hypervolume'] = self.hypervolume_report(final['pareto_front'])
+            logger.info(
+                f'pareto front: {len(final["pareto_front"])} genotypes, hypervolume '
+                f'{final["hypervolume"]["value"]:.4f} (objectives {list(self.objectives)}'
+                f', normalised, reference point (1, ..., 1))')
 
     # ------------------------------------------------------------------ results
     def front_candidates(self) -> List[Dict[str, Any]]:
@@ -182,5 +307,43 @@ class SearchBudget:
     def state_dict(self) -> Dict[str, Any]:
         return dict(archive=[dict(entry) for entry in self.archive])
 
-    def load_state_dict(self, state: Dict[str, Any]) -> None:
-        self.archive = [dict(entry) for entry in state['archive']]
+    def load_state_dict(self, state: Optional[Dict[str, Any]]) -> None:
+        self.archive = [] if state is None else [dict(entry) for entry in state['archive']]
+
+
+def build_cost(cfg: Any, in_channels: int, name: str) -> GenotypeCost:
+    """The cost model of ``cfg`` (at ``name`` in the config): ``GenotypeCost``'s keys
+    (``type`` optional, ``in_channels`` the search data's unless given, each key checked) or
+    another registered GenotypeCost."""
+    if not isinstance(cfg, dict) or cfg.get('type', 'GenotypeCost') == 'GenotypeCost':
+        if isinstance(cfg, dict):
+            cfg = {key: value for key, value in cfg.items() if key != 'type'}
+            cfg.setdefault('in_channels', in_channels)
+        return GenotypeCost.from_config(cfg, name)
+    return build_search_part(name, cfg, GenotypeCost)
+
+
+def build_search_budget(cfg: Optional[dict], constraints: Optional[dict] = None,
+                        constraint_model: Optional[dict] = None,
+                        objectives: Optional[Sequence[str]] = None) -> NoBudget:
+    """The part ``train_cfg.budget`` describes (not set up yet: :meth:`NoBudget.setup`).
+
+    Args:
+        cfg: ``dict(type='SearchBudget', ...)``, or None: built from the shorthands, a
+            :class:`NoBudget` when they set no constraints and no objectives.
+        constraints, constraint_model, objectives: The flat ``train_cfg`` keys, shorthands
+            for ``SearchBudget(constraints, objectives, cost=constraint_model)``; refused
+            beside ``cfg``.
+    """
+    flat = dict(constraints=constraints, constraint_model=constraint_model,
+                objectives=objectives)
+    if cfg is not None:
+        given = [key for key, value in flat.items() if value is not None]
+        if given:
+            raise ValueError(f'train_cfg.{", train_cfg.".join(given)} set beside '
+                             f'train_cfg.budget: they are now spelled inside it, '
+                             f'{BUDGET_EXAMPLE}')
+        return build_search_part('budget', cfg, NoBudget)
+    if constraints is None and objectives is None:
+        return NoBudget()
+    return SearchBudget(constraints, objectives, constraint_model, names=FLAT_NAMES)

@@ -8,42 +8,46 @@ from .genotype_cost import COST_KEYS
 __all__ = ['parse_constraints', 'check_reachable', 'relative_violation', 'feasibility_teacher']
 
 
-def _bound(key: str, value: Any) -> Tuple[float, float]:
-    """``value`` (an upper bound, or ``(low, high)``) as ``(low, high)``."""
+def _bound(name: str, key: str, value: Any) -> Tuple[float, float]:
+    """``value`` (an upper bound, or ``(low, high)``) as ``(low, high)``; ``name``: where the
+    constraints are in the config."""
     if isinstance(value, (list, tuple)):
         if len(value) != 2:
-            raise ValueError(f'train_cfg.constraints.{key} must be an upper bound or (low, '
+            raise ValueError(f'{name}.{key} must be an upper bound or (low, '
                              f'high), got {value!r}')
         low, high = value
     else:
         low, high = 0, value
-    for name, number in (('low', low), ('high', high)):
+    for side, number in (('low', low), ('high', high)):
         if isinstance(number, bool) or not isinstance(number, (int, float)) or not (
                 math.isfinite(number) and number >= 0):
-            raise ValueError(f'train_cfg.constraints.{key}: the {name} bound must be a finite '
+            raise ValueError(f'{name}.{key}: the {side} bound must be a finite '
                              f'number >= 0, got {number!r}')
     if high <= low:
-        raise ValueError(f'train_cfg.constraints.{key}=({low:g}, {high:g}): the low bound must '
+        raise ValueError(f'{name}.{key}=({low:g}, {high:g}): the low bound must '
                          f'be below the high bound')
     return float(low), float(high)
 
 
-def parse_constraints(constraints: Any) -> Dict[str, Tuple[float, float]]:
+def parse_constraints(constraints: Any,
+                      name: str = 'train_cfg.constraints') -> Dict[str, Tuple[float, float]]:
     """Check ``train_cfg.constraints`` and return ``{key: (low, high)}``.
 
     Args:
         constraints: ``dict(params=3.0e6, mult_adds=(1e8, 6e8))``: per key of
             :data:`~mmrnas.search.genotype_cost.COST_KEYS`, an upper bound or ``(low, high)``.
+        name: Where they are in the config (named by messages).
     """
     if not isinstance(constraints, Mapping) or not constraints:
-        raise ValueError(f'train_cfg.constraints must be a non-empty dict such as '
+        raise ValueError(f'{name} must be a non-empty dict such as '
                          f'dict(params=3.0e6, mult_adds=6.0e8), got {constraints!r}')
-    check_unknown_keys('train_cfg.constraints', constraints, COST_KEYS)
-    return {key: _bound(key, value) for key, value in constraints.items()}
+    check_unknown_keys(name, constraints, COST_KEYS)
+    return {key: _bound(name, key, value) for key, value in constraints.items()}
 
 
 def check_reachable(bounds: Mapping[str, Tuple[float, float]],
-                    extremes: Mapping[str, Tuple[int, int]], model: Mapping[str, Any]) -> None:
+                    extremes: Mapping[str, Tuple[int, int]], model: Mapping[str, Any],
+                    name: str = 'train_cfg.constraints') -> None:
     """Refuse bounds that no genotype of the search space can meet.
 
     Args:
@@ -51,13 +55,14 @@ def check_reachable(bounds: Mapping[str, Tuple[float, float]],
         extremes: ``{key: (smallest, largest)}`` of the constraint model
             (:meth:`~mmrnas.search.genotype_cost.GenotypeCost.extremes`).
         model: The constraint model config, named in the message.
+        name: Where the constraints are in the config.
     """
     for key, (low, high) in bounds.items():
         smallest, largest = extremes[key]
         if high < smallest or low > largest:
             raise ValueError(
-                f'train_cfg.constraints.{key}=({low:g}, {high:g}) is out of reach: the networks '
-                f'of constraint_model {dict(model)} have {smallest:,} (pooling on every edge) '
+                f'{name}.{key}=({low:g}, {high:g}) is out of reach: the networks '
+                f'of the cost model {dict(model)} have {smallest:,} (pooling on every edge) '
                 f'to {largest:,} (sep_conv_5x5 on every edge) {key}; choose a bound in that '
                 f'range')
 

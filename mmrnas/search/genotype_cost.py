@@ -4,6 +4,7 @@ from typing import Any, Dict, Tuple
 import torch
 import torch.nn as nn
 
+from mmrnas.registry import TASK_UTILS
 from mmrnas.structures import Genotype
 from mmrnas.utils.config_keys import check_unknown_keys
 
@@ -39,6 +40,7 @@ class _Classifier(nn.Module):
         return self.classifier(feature.mean(dim=(2, 3)))
 
 
+@TASK_UTILS.register_module()
 class GenotypeCost:
     """Counts a genotype's network as it will be retrained, with the project's counters.
 
@@ -60,13 +62,15 @@ class GenotypeCost:
         input_size (int): Side of the retraining images (e.g. 32 or 224).
         in_channels (int): Channels of the retraining images (1 for grey images). Defaults
             to 3; a search fills it from its data when the config leaves it out.
+        name (str): Where the config is (named by messages), not a setting of the network.
 
     Raises:
         ValueError: when the network cannot be built or run at ``input_size`` (one line).
     """
 
     def __init__(self, base_channels: int, num_cells: int, stem: str, num_classes: int,
-                 input_size: int, in_channels: int = 3):
+                 input_size: int, in_channels: int = 3,
+                 name: str = 'train_cfg.constraint_model'):
         self.config = dict(base_channels=base_channels, num_cells=num_cells, stem=stem,
                            num_classes=num_classes, input_size=input_size,
                            in_channels=in_channels)
@@ -77,24 +81,24 @@ class GenotypeCost:
                 for name, op in (('min', 'max_pool_3x3'), ('max', 'sep_conv_5x5'))
             }
         except Exception as error:  # any failure to build or run is the config's problem
-            raise ValueError(f'train_cfg.constraint_model={self.config} does not build a '
+            raise ValueError(f'{name}={self.config} does not build a '
                              f'network: {type(error).__name__}: {error}') from error
 
     @classmethod
-    def from_config(cls, config: Any) -> 'GenotypeCost':
-        """Build from ``train_cfg.constraint_model``; an unknown key (with the closest
-        spelling) or a missing one is one error."""
+    def from_config(cls, config: Any, name: str = 'train_cfg.constraint_model') -> 'GenotypeCost':
+        """Build from ``train_cfg.constraint_model`` (at ``name`` in the config); an unknown key
+        (with the closest spelling) or a missing one is one error."""
         if not isinstance(config, dict):
-            raise ValueError(f'train_cfg.constraint_model must be a dict with '
+            raise ValueError(f'{name} must be a dict with '
                              f'{", ".join(CONSTRAINT_MODEL_KEYS)}, got {config!r}')
-        check_unknown_keys('train_cfg.constraint_model', config,
+        check_unknown_keys(name, config,
                            CONSTRAINT_MODEL_KEYS + OPTIONAL_KEYS)
         missing = [key for key in CONSTRAINT_MODEL_KEYS if key not in config]
         if missing:
-            raise ValueError(f'train_cfg.constraint_model needs '
+            raise ValueError(f'{name} needs '
                              f'{", ".join(CONSTRAINT_MODEL_KEYS)} (the network you will '
                              f'retrain); missing: {", ".join(missing)}')
-        return cls(**config)
+        return cls(**config, name=name)
 
     def __call__(self, genotype: Genotype) -> Dict[str, int]:
         """``{'params': ..., 'mult_adds': ...}`` of ``genotype``'s network (cached)."""

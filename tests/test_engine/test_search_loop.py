@@ -12,10 +12,9 @@ import yaml
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmrnas.engine.estimators import CandidateResult, CandidateTrainer
 from mmrnas.structures import Genotype
+from . import scripted_estimator  # noqa: F401  (registers ScriptedEstimator)
 
-REAL_ESTIMATE = CandidateTrainer.estimate
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = {
     'model.base_channels': 4,
@@ -156,26 +155,22 @@ def test_concurrent_pairs_search_resumes_exactly(tmp_path):
     assert finished.final['mode'] == 'reevaluate' and len(finished.final['members']) == 4
 
 
-def nan_for(genotype_text):
-    """A CandidateTrainer.estimate replacement: NaN for one genotype, real otherwise."""
-
-    def estimate(self, candidate, lr):
-        if str(candidate.genotype) in genotype_text:
-            return CandidateResult(math.nan, math.nan, 0.0, None)
-        return REAL_ESTIMATE(self, candidate, lr)
-
-    return estimate
+def scripted(**script):
+    """``train_cfg.estimator`` of a :class:`ScriptedEstimator` with ``script``."""
+    return {'train_cfg.estimator': dict(type='ScriptedEstimator', **script)}
 
 
-def test_non_finite_candidate_loses_and_writes_nothing(tmp_path, monkeypatch):
-    cfg = tiny_cfg(tmp_path, **{'train_cfg.max_generations': 1, 'train_cfg.population_size': 2,
-                                'train_cfg.final_selection': 'last_generation'})
-    runner = Runner.from_cfg(cfg)
+def test_non_finite_candidate_loses_and_writes_nothing(tmp_path):
+    options = {'train_cfg.max_generations': 1, 'train_cfg.population_size': 2,
+               'train_cfg.final_selection': 'last_generation'}
+    first = str(Runner.from_cfg(tiny_cfg(tmp_path / 'draw', **options)).train_loop.population
+                .genotypes()[0])  # the same seed draws the same population
+    runner = Runner.from_cfg(tiny_cfg(tmp_path / 'run', **options,
+                                      **scripted(non_finite=[first])))
     loop = runner.train_loop
-    genotypes = loop.population.genotypes()
+    assert str(loop.population.genotypes()[0]) == first
     before = {k: v.clone() for k, v in loop.model.state_dict().items()}
     positions = loop.population.positions.copy()
-    monkeypatch.setattr(CandidateTrainer, 'estimate', nan_for([str(genotypes[0])]))
     runner.train()
     pair = loop.history[0]['pairs'][0]
     assert pair['teacher'] == 1 and not pair['skipped']
@@ -186,15 +181,16 @@ def test_non_finite_candidate_loses_and_writes_nothing(tmp_path, monkeypatch):
     assert not torch.equal(loop.model.state_dict()['stem.0.weight'], before['stem.0.weight'])
 
 
-def test_both_non_finite_skips_pair(tmp_path, monkeypatch):
-    cfg = tiny_cfg(tmp_path, **{'train_cfg.max_generations': 1, 'train_cfg.population_size': 2,
-                                'train_cfg.final_selection': 'most_frequent'})
-    runner = Runner.from_cfg(cfg)
+def test_both_non_finite_skips_pair(tmp_path):
+    options = {'train_cfg.max_generations': 1, 'train_cfg.population_size': 2,
+               'train_cfg.final_selection': 'most_frequent'}
+    genotypes = [str(g) for g in Runner.from_cfg(tiny_cfg(
+        tmp_path / 'draw', **options)).train_loop.population.genotypes()]
+    runner = Runner.from_cfg(tiny_cfg(tmp_path / 'run', **options,
+                                      **scripted(non_finite=genotypes)))
     loop = runner.train_loop
-    genotypes = [str(g) for g in loop.population.genotypes()]
     before = {k: v.clone() for k, v in loop.model.state_dict().items()}
     positions = loop.population.positions.copy()
-    monkeypatch.setattr(CandidateTrainer, 'estimate', nan_for(genotypes))
     runner.train()
     assert loop.history[0]['pairs'][0]['skipped']
     np.testing.assert_array_equal(loop.population.positions, positions)
@@ -296,7 +292,7 @@ def test_resume_reads_states_to_the_cpu_whatever_the_model_device(finished, tmp_
     loop.device = torch.device('meta')  # where the model would live: anywhere but the CPU
     loop.checkpoints.device_type = 'meta'
     loop.resume = path
-    loop._resume_path, loop._resume_state = loop._read_checkpoint(path)
+    loop.resumed_from, loop._resume_state = loop.checkpoints.read(path)
     states = loop._resume_state['rng']
     for tensor in (states['global_states']['torch'], states['data']):
         assert tensor.device.type == 'cpu' and tensor.dtype == torch.uint8
@@ -320,28 +316,12 @@ def one_pair_cfg(work_dir, **options):
                                  'train_cfg.final_selection': 'last_generation', **options})
 
 
-def scripted_estimates(metrics):
-    """A CandidateTrainer.estimate replacement: real training and state, then the given
-    (train_loss, val_loss, val_accuracy) for the n-th call."""
-    calls = []
-
-    def estimate(self, candidate, lr):
-        result = REAL_ESTIMATE(self, candidate, lr)
-        result.train_loss, result.val_loss, result.val_accuracy = metrics[len(calls)]
-        calls.append(lr)
-        return result
-
-    return estimate, calls
-
-
 @pytest.mark.parametrize('criterion, teacher', [('loss', 0), ('accuracy', 1)])
-def test_teacher_criterion_decides_through_the_loop(tmp_path, monkeypatch, criterion,
-                                                    teacher):
+def test_teacher_criterion_decides_through_the_loop(tmp_path, criterion, teacher):
     """Member 0 has the lower loss, member 1 the higher accuracy."""
-    estimate, _ = scripted_estimates([(1.0, 1.0, 50.0), (1.0, 1.2, 60.0)])
-    monkeypatch.setattr(CandidateTrainer, 'estimate', estimate)
-    runner = Runner.from_cfg(one_pair_cfg(tmp_path,
-                                          **{'train_cfg.teacher_criterion': criterion}))
+    runner = Runner.from_cfg(one_pair_cfg(tmp_path, **{'train_cfg.teacher_criterion': criterion},
+                                          **scripted(metrics=[(1.0, 1.0, 50.0),
+                                                              (1.0, 1.2, 60.0)])))
     runner.train()
     pair = runner.train_loop.history[0]['pairs'][0]
     assert pair['teacher'] == pair['members'][teacher]
@@ -349,12 +329,11 @@ def test_teacher_criterion_decides_through_the_loop(tmp_path, monkeypatch, crite
         pair['teacher']]
 
 
-def test_non_finite_training_loss_loses_even_with_the_better_validation(tmp_path, monkeypatch):
+def test_non_finite_training_loss_loses_even_with_the_better_validation(tmp_path):
     """One rule for teacher choice and write-back: a NaN training loss makes a candidate
     lose, though its validation loss is lower, and it writes nothing back."""
-    estimate, _ = scripted_estimates([(math.nan, 0.5, 90.0), (1.0, 1.0, 50.0)])
-    monkeypatch.setattr(CandidateTrainer, 'estimate', estimate)
-    runner = Runner.from_cfg(one_pair_cfg(tmp_path))
+    runner = Runner.from_cfg(one_pair_cfg(tmp_path, **scripted(
+        metrics=[(math.nan, 0.5, 90.0), (1.0, 1.0, 50.0)])))
     loop = runner.train_loop
     positions = loop.population.positions.copy()
     runner.train()
@@ -392,16 +371,15 @@ def test_phi_moves_students_towards_the_mean(tmp_path):
                               runs[0.0].population.positions[student])
 
 
-def test_reference_lr_quirk_changes_the_lr_candidates_train_with(tmp_path, monkeypatch):
+def test_reference_lr_quirk_changes_the_lr_candidates_train_with(tmp_path):
     from mmrnas.search.schedules import search_lr
     lrs = {}
     for quirk in (False, True):
-        estimate, calls = scripted_estimates([(1.0, 1.0, 50.0), (1.0, 1.2, 40.0)] * 3)
-        monkeypatch.setattr(CandidateTrainer, 'estimate', estimate)
         runner = Runner.from_cfg(one_pair_cfg(tmp_path / str(quirk), **{
-            'train_cfg.reference_lr_quirk': quirk, 'train_cfg.max_generations': 3}))
+            'train_cfg.reference_lr_quirk': quirk, 'train_cfg.max_generations': 3},
+            **scripted(metrics=[(1.0, 1.0, 50.0), (1.0, 1.2, 40.0)] * 3)))
         runner.train()
-        lrs[quirk] = calls
+        calls = lrs[quirk] = runner.train_loop.estimator.lrs
         assert [r['lr'] for r in runner.train_loop.history] == calls[::2]
     assert lrs[False][4] == pytest.approx(0.02575) == search_lr(2, 3, 0.1, 0.001)
     assert lrs[True][4] == search_lr(2, 3, 0.1, 0.001, reference_quirk=True)

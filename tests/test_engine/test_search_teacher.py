@@ -6,6 +6,7 @@ import pytest
 
 from mmrnas.engine.estimators import CandidateResult
 from mmrnas.engine.search_teacher import PairTeacher, build_search_teacher
+from mmrnas.search import NoBudget
 
 
 def result(val_loss, val_accuracy, train_loss=1.0):
@@ -20,7 +21,7 @@ def result(val_loss, val_accuracy, train_loss=1.0):
     ('loss', [result(math.nan, 80.0), result(5.0, 10.0)], 1),  # not finite: loses
 ])
 def test_criterion(criterion, results, teacher):
-    assert PairTeacher(criterion).choose(['a', 'b'], results, budget=None) == teacher
+    assert PairTeacher(criterion).choose(['a', 'b'], results, budget=NoBudget()) == teacher
 
 
 def test_rank_key_orders_like_the_criterion():

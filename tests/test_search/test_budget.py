@@ -1,9 +1,12 @@
-"""SearchBudget: objectives, decisions, archive, front, hypervolume report."""
+"""SearchBudget: objectives, decisions, archive, front, hypervolume report; NoBudget and the
+budget part's config."""
 import math
+import types
 
 import pytest
 
-from mmrnas.search.budget import SearchBudget, parse_objectives
+from mmrnas.registry import TASK_UTILS
+from mmrnas.search.budget import NoBudget, SearchBudget, build_search_budget, parse_objectives
 from mmrnas.search.genotype_cost import GenotypeCost
 from mmrnas.structures import Genotype, get_genotype
 
@@ -18,8 +21,10 @@ def cost():
     return GenotypeCost(**DIGITS_NET)
 
 
-def budget(cost, bounds=None, objectives=()):
-    return SearchBudget(cost, bounds or {}, objectives, num_classes=10)
+def budget(cost, bounds=None, objectives=None):
+    built = SearchBudget(bounds, objectives, cost)
+    built.setup(num_classes=10, in_channels=3)
+    return built
 
 
 @pytest.mark.parametrize('objectives, message', [
@@ -36,18 +41,107 @@ def test_bad_objectives(objectives, message):
     assert message in str(error.value)
 
 
-def test_from_config():
-    assert SearchBudget.from_config(None, DIGITS_NET, None, 10) is None
-    with pytest.raises(ValueError, match='need train_cfg.constraint_model=dict'):
-        SearchBudget.from_config(dict(params=4e4), None, None, 10)
-    built = SearchBudget.from_config(dict(params=4e4), DIGITS_NET, ['val_loss', 'params'], 10)
-    assert built.settings == dict(constraints=dict(params=[0.0, 4e4]),
-                                  constraint_model=dict(DIGITS_NET, in_channels=3),
-                                  objectives=['val_loss', 'params'])
-    assert built.loss_scale == math.log(10)
-    assert built.cost_scales == dict(params=102370, mult_adds=4312320)
-    grey = SearchBudget.from_config(dict(params=4e4), DIGITS_NET, None, 10, in_channels=1)
+def test_built_from_the_config_and_from_the_flat_shorthands():
+    assert type(build_search_budget(None, None, DIGITS_NET, None)) is NoBudget
+    nested = dict(type='SearchBudget', constraints=dict(params=4e4),
+                  objectives=['val_loss', 'params'], cost=dict(type='GenotypeCost', **DIGITS_NET))
+    flat = build_search_budget(None, dict(params=4e4), DIGITS_NET, ['val_loss', 'params'])
+    for built in (build_search_budget(nested), flat):
+        built.setup(num_classes=10, in_channels=3)
+        # the keys earlier versions recorded: their checkpoints resume
+        assert built.settings == dict(constraints=dict(params=[0.0, 4e4]),
+                                      constraint_model=dict(DIGITS_NET, in_channels=3),
+                                      objectives=['val_loss', 'params'])
+        assert built.loss_scale == math.log(10)
+        assert built.cost_scales == dict(params=102370, mult_adds=4312320)
+    grey = build_search_budget(None, dict(params=4e4), DIGITS_NET, None)
+    grey.setup(num_classes=10, in_channels=1)
     assert grey.cost.config['in_channels'] == 1  # the search data's channels by default
+
+
+@pytest.mark.parametrize('args, message', [
+    ((None, dict(params=4e4), None, None), 'constraints and objectives need the network you '
+     "will retrain, whose params and mult-adds are counted: train_cfg.constraint_model=dict("
+     "type='GenotypeCost'"),
+    ((dict(type='SearchBudget', constraints=dict(params=4e4)), ), 'train_cfg.budget.cost=dict('),
+    ((dict(type='SearchBudget', constraints=dict(param=4e4), cost=DIGITS_NET), ),
+     "train_cfg.budget.constraints: unknown key(s) 'param' (did you mean 'params'?)"),
+    ((None, dict(param=4e4), DIGITS_NET, None),
+     "train_cfg.constraints: unknown key(s) 'param' (did you mean 'params'?)"),
+    ((dict(type='SearchBudget', objectives=['params'], cost=DIGITS_NET), ),
+     "train_cfg.budget.objectives must be 'val_loss' followed by"),
+    ((dict(type='SearchBudget', cost=DIGITS_NET), ), 'SearchBudget needs constraints or '
+     'objectives'),
+    ((dict(type='SearchBudget', constraints=dict(params=4e4)), dict(params=4e4)),
+     'train_cfg.constraints set beside train_cfg.budget: they are now spelled inside it'),
+    ((dict(type='Budget'), ), "budget={'type': 'Budget'}: Budget is not in the mmrnas::task "
+     'util registry'),
+])
+def test_bad_budget_is_one_error(args, message):
+    with pytest.raises(ValueError) as error:
+        build_search_budget(*args)
+    assert message in str(error.value)
+
+
+def test_bad_cost_model_is_named_where_it_is():
+    nested = build_search_budget(dict(type='SearchBudget', constraints=dict(params=4e4),
+                                      cost=dict(DIGITS_NET, depth=3)))
+    with pytest.raises(ValueError, match=r"train_cfg.budget.cost: unknown key\(s\) 'depth'"):
+        nested.setup(num_classes=10, in_channels=3)
+    unreachable = build_search_budget(dict(type='SearchBudget', constraints=dict(params=1e4),
+                                           cost=DIGITS_NET))
+    with pytest.raises(ValueError, match=r'train_cfg.budget.constraints.params=\(0, 10000\) is '
+                       'out of reach'):
+        unreachable.setup(num_classes=10, in_channels=3)
+
+
+def test_no_budget_leaves_every_decision_to_the_teacher_rule():
+    none = NoBudget()
+    record, final = dict(val_loss=[0.1, 0.2], val_accuracy=[90.0, 80.0]), dict(genotype='x')
+    none.annotate_pair(record, [RELATIVENAS, POOLING], 1)
+    none.annotate_generation(record, [RELATIVENAS])
+    none.annotate_final(final, True, logger=None)
+    none.record(RELATIVENAS, 1, 0.1, 90.0)
+    assert record == dict(val_loss=[0.1, 0.2], val_accuracy=[90.0, 80.0])
+    assert final == dict(genotype='x') and none.archive == [] and none.state_dict() is None
+    assert none.teacher([RELATIVENAS, POOLING], [0.1, 0.2]) is None
+    assert none.feasible(RELATIVENAS) and none.violation(RELATIVENAS) == 0.0
+    assert none.settings == dict(constraints=None, constraint_model=None, objectives=None)
+
+
+def test_a_registered_budget_records_its_config(cost):
+    @TASK_UTILS.register_module(force=True)
+    class OddParamsBudget(SearchBudget):
+        """Prefers cells with an odd parameter count (a user's own rule)."""
+
+        def teacher(self, genotypes, val_losses):
+            odd = [self.costs(g)['params'] % 2 for g in genotypes]
+            return None if odd[0] == odd[1] else odd.index(1)
+
+    try:
+        cfg = dict(type='OddParamsBudget', constraints=dict(params=1e5), cost=DIGITS_NET)
+        built = build_search_budget(cfg)
+        built.setup(num_classes=10, in_channels=3)
+        assert built.settings['budget'] == cfg
+        assert built.teacher([RELATIVENAS, POOLING], [0.1, 0.2]) is None  # both even
+    finally:
+        TASK_UTILS._module_dict.pop('OddParamsBudget')
+
+
+def test_annotations_of_a_constrained_search(cost):
+    limited = budget(cost, dict(params=(0.0, 40000.0)))
+    record = dict(val_loss=[0.1, 0.2], val_accuracy=[90.0, 80.0])
+    limited.annotate_pair(record, [RELATIVENAS, POOLING], 1)
+    assert record['costs'] == [cost(RELATIVENAS), cost(POOLING)]
+    assert record['violation'] == [pytest.approx((53770 - 40000) / 40000), 0.0]
+    generation = {}
+    limited.annotate_generation(generation, [RELATIVENAS, POOLING, POOLING, POOLING])
+    assert generation == dict(feasible_share=0.75)
+    warnings = []
+    final = dict(genotype=str(RELATIVENAS))
+    limited.annotate_final(final, False, types.SimpleNamespace(warning=warnings.append))
+    assert final['feasible'] is False and final['constraints'] == dict(params=[0.0, 40000.0])
+    assert 'no genotype of the final population meets the constraints' in warnings[0]
 
 
 def test_constrained_decisions(cost):

@@ -54,7 +54,7 @@ def test_unreachable_bounds_name_the_range():
         check_reachable(dict(params=(0, 10000)), extremes, model)
     assert str(error.value) == (
         "train_cfg.constraints.params=(0, 10000) is out of reach: the networks of "
-        "constraint_model {'base_channels': 8} have 15,458 (pooling on every edge) to 102,370 "
+        "the cost model {'base_channels': 8} have 15,458 (pooling on every edge) to 102,370 "
         "(sep_conv_5x5 on every edge) params; choose a bound in that range")
     with pytest.raises(ValueError, match=r'mult_adds=\(5e\+06, 6e\+06\) is out of reach'):
         check_reachable(dict(mult_adds=(5e6, 6e6)), extremes, model)

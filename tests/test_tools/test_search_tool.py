@@ -113,19 +113,25 @@ def one_line_error(capfd, argv) -> str:
     ([CONFIG, '--cfg-options', 'train_dataloader.data_placement=gpu'],
      "train_dataloader.data_placement must be one of ('auto', 'device', 'host', 'stream'), "
      "got 'gpu'"),
-    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraints.param=40000'],
-     "train_cfg.constraints: unknown key(s) 'param' (did you mean 'params'?)"),
-    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraints.params=10000'],
-     "train_cfg.constraints.params=(0, 10000) is out of reach: the networks of constraint_model "
-     "{'base_channels': 8, 'num_cells': 5, 'stem': 'cifar', 'num_classes': 10, 'input_size': "
-     "16, 'in_channels': 3} have 15,458 (pooling on every edge) to 102,370 (sep_conv_5x5 on "
-     'every edge) params; choose a bound in that range'),
-    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraint_model.stem=resnet'],
-     "does not build a network: ValueError: stem must be 'imagenet' or 'cifar', got 'resnet'"),
-    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraint_model=None'],
-     'train_cfg.constraints and objectives need train_cfg.constraint_model=dict('),
-    ([PARETO_CONFIG, '--cfg-options', "train_cfg.objectives=[val_loss,mult_add]"],
-     "train_cfg.objectives: unknown key(s) 'mult_add' (did you mean 'mult_adds'?)"),
+    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.budget.constraints.param=40000'],
+     "train_cfg.budget.constraints: unknown key(s) 'param' (did you mean 'params'?)"),
+    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.budget.constraints.params=10000'],
+     "train_cfg.budget.constraints.params=(0, 10000) is out of reach: the networks of the cost "
+     "model {'base_channels': 8, 'num_cells': 5, 'stem': 'cifar', 'num_classes': 10, "
+     "'input_size': 16, 'in_channels': 3} have 15,458 (pooling on every edge) to 102,370 "
+     "(sep_conv_5x5 on every edge) params; choose a bound in that range"),
+    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.budget.cost.stem=resnet'],
+     "train_cfg.budget.cost={'base_channels': 8, 'num_cells': 5, 'stem': 'resnet', "
+     "'num_classes': 10, 'input_size': 16, 'in_channels': 3} does not build a network: "
+     "ValueError: stem must be 'imagenet' or 'cifar', got 'resnet'"),
+    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.budget.cost=None'],
+     'constraints and objectives need the network you will retrain, whose params and '
+     "mult-adds are counted: train_cfg.budget.cost=dict(type='GenotypeCost', "),
+    ([BUDGET_CONFIG, '--cfg-options', 'train_cfg.constraints.params=30000'],
+     'train_cfg.constraints set beside train_cfg.budget: they are now spelled inside it, '
+     "budget=dict(type='SearchBudget', "),
+    ([PARETO_CONFIG, '--cfg-options', "train_cfg.budget.objectives=[val_loss,mult_add]"],
+     "train_cfg.budget.objectives: unknown key(s) 'mult_add' (did you mean 'mult_adds'?)"),
     ([CONFIG, '--resume', '/nonexistent/search_generation_001.pth'],
      "resume: search checkpoint '/nonexistent/search_generation_001.pth' does not exist"),
 ])

@@ -226,7 +226,7 @@ def test_top_level_resume_of_a_runner_built_from_python(searched, tmp_path):
     cfg.experiment_name = 'top_level_resume'
     cfg.resume = True
     loop = Runner.from_cfg(cfg).train_loop
-    assert loop._resume_path == osp.join(work_dir, 'checkpoints', 'search_final.pth')
+    assert loop.resumed_from == osp.join(work_dir, 'checkpoints', 'search_final.pth')
     cfg.resume = False
     cfg.experiment_name = 'top_level_new_search'
     with pytest.raises(ValueError, match=f'the work dir {work_dir} holds a search'):
