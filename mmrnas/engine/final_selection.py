@@ -4,13 +4,13 @@
 class registered in ``mmrnas.registry.TASK_UTILS``; the strings ``'reevaluate'``,
 ``'last_generation'`` and ``'most_frequent'`` are shorthands). Not in the reference
 (docs/reference.md §5)."""
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections import Counter
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 from mmrnas.registry import TASK_UTILS
 from mmrnas.search.population_update import PopulationUpdate
-from mmrnas.search.search_part import build_search_part
+from mmrnas.search.search_part import SearchPart, build_search_part
 from mmrnas.structures import Genotype
 from .search_record import finite_or_none, publish_scalars
 
@@ -27,7 +27,7 @@ FINAL_SELECTION_SHORTHANDS = {
 }
 
 
-class FinalSelection(ABC):
+class FinalSelection(SearchPart):
     """Base of a final selection. :meth:`select` builds the record (``final_selection.json``)
     around :meth:`choose`, which subclasses implement.
 
@@ -42,10 +42,8 @@ class FinalSelection(ABC):
     #: Whether it only makes sense on a population that converged (refused with an update
     #: that redraws the population, such as random search).
     needs_converged_population = False
-    #: The shipped part a message names as an example.
+    key = 'final_selection'
     example = 'ReevaluateSelection'
-    #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
-    config: Optional[dict] = None
 
     @property
     def settings(self) -> Dict[str, Any]:
@@ -53,7 +51,7 @@ class FinalSelection(ABC):
         it (the shipped selections: their ``mode``, as earlier versions recorded)."""
         if type(self) in (ReevaluateSelection, LastGenerationSelection, MostFrequentSelection):
             return dict(final_selection=self.mode)
-        return dict(final_selection=self.config)
+        return super().settings
 
     @abstractmethod
     def choose(self, loop, genotypes: List[Genotype], eligible: List[int],

@@ -3,11 +3,11 @@
 ``mmrnas.registry.TASK_UTILS``); the flat ``train_cfg.teacher_criterion`` of earlier versions
 is the shorthand for ``PairTeacher``'s criterion."""
 import math
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from typing import Any, Dict, Optional, Sequence
 
 from mmrnas.registry import TASK_UTILS
-from mmrnas.search.search_part import build_search_part
+from mmrnas.search.search_part import SearchPart, build_search_part
 from mmrnas.search.slow_fast import TEACHER_CRITERIA, select_teacher
 from mmrnas.structures import Genotype
 from .estimators import CandidateResult
@@ -15,19 +15,12 @@ from .estimators import CandidateResult
 __all__ = ['SearchTeacher', 'PairTeacher', 'build_search_teacher']
 
 
-class SearchTeacher(ABC):
+class SearchTeacher(SearchPart):
     """Base of a teacher rule: :meth:`choose` picks the teacher of a pair, :meth:`rank_key`
     orders estimates the same way for the final selection."""
 
-    #: The shipped part a message names as an example.
+    key = 'teacher'
     example = 'PairTeacher'
-    #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
-    config: Optional[dict] = None
-
-    @property
-    def settings(self) -> Dict[str, Any]:
-        """What the search records of this part: ``teacher``, the config that built it."""
-        return dict(teacher=self.config)
 
     @abstractmethod
     def choose(self, members: Sequence[Genotype], results: Sequence[CandidateResult],

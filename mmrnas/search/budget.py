@@ -14,7 +14,7 @@ from .constraints import (
 )
 from .genotype_cost import COST_KEYS, GenotypeCost
 from .pareto import hypervolume, non_dominated, pareto_teacher
-from .search_part import build_search_part
+from .search_part import SearchPart, build_search_part
 
 __all__ = ['NoBudget', 'SearchBudget', 'parse_objectives', 'build_search_budget']
 
@@ -47,7 +47,7 @@ def parse_objectives(objectives: Any, name: str = 'train_cfg.objectives') -> Tup
     return tuple(objectives)
 
 
-class NoBudget:
+class NoBudget(SearchPart):
     """The budget of a search without constraints or cost objectives: the teacher rule alone
     decides pairs, every genotype is feasible, nothing is recorded. The base of a budget part:
     a budget overrides the rules it adds.
@@ -57,10 +57,8 @@ class NoBudget:
     records, :meth:`record` for every estimate, and checkpoints :meth:`state_dict`.
     """
 
-    #: The shipped part a message names as an example.
+    key = 'budget'
     example = 'SearchBudget'
-    #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
-    config: Optional[dict] = None
     #: ``{key: (low, high)}`` constraints (none here).
     bounds: Dict[str, Tuple[float, float]] = {}
     #: ``('val_loss', cost, ...)`` of a multi-objective search (none here).
@@ -183,7 +181,7 @@ class SearchBudget(NoBudget):
                         constraint_model=dict(self.cost.config),
                         objectives=list(self.objectives))
         if type(self) is not SearchBudget:  # a subclass records its config too
-            settings['budget'] = self.config
+            settings[self.key] = self.config
         return settings
 
     # ------------------------------------------------------------------ one genotype

@@ -3,14 +3,14 @@
 ``dict(type='RandomRedraw')``, or your own class registered in ``mmrnas.registry.TASK_UTILS``;
 the strings ``'slow_fast'`` and ``'random'`` are shorthands)."""
 import math
-from abc import ABC, abstractmethod
-from typing import Any, Dict, Optional, Union
+from abc import abstractmethod
+from typing import Any, Dict, Union
 
 import numpy as np
 
 from mmrnas.registry import TASK_UTILS
 from .population import Population
-from .search_part import build_search_part
+from .search_part import SearchPart, build_search_part
 
 __all__ = [
     'PopulationUpdate', 'SlowFastUpdate', 'RandomRedraw', 'build_population_update',
@@ -21,17 +21,15 @@ __all__ = [
 POPULATION_UPDATE_SHORTHANDS = {'slow_fast': 'SlowFastUpdate', 'random': 'RandomRedraw'}
 
 
-class PopulationUpdate(ABC):
+class PopulationUpdate(SearchPart):
     """Base of a population update. Subclasses implement :meth:`update`; their constructor
     arguments are their settings (recorded in checkpoints, checked on resume)."""
 
     #: Whether the population after the last generation is what the search converged to
     #: (so the final selection may choose among it); False for an update that redraws it.
     converges = True
-    #: The shipped part a message names as an example.
+    key = 'population_update'
     example = 'SlowFastUpdate'
-    #: The config that built it (set by :func:`build_search_part`).
-    config: Optional[dict] = None
 
     @abstractmethod
     def update(self, population: Population, pairs: np.ndarray, teachers: np.ndarray,
@@ -50,7 +48,7 @@ class PopulationUpdate(ABC):
     def settings(self) -> Dict[str, Any]:
         """What the search records of this part: ``population_update`` (the config that
         built it) and ``phi``."""
-        return dict(population_update=self.config, phi=0.0)
+        return dict(super().settings, phi=0.0)
 
 
 @TASK_UTILS.register_module()

@@ -1,12 +1,31 @@
-"""Building the registered parts of a search (population update, final selection, ...) from
-``train_cfg``, each problem one ``ValueError`` line."""
-from typing import Any, Type, TypeVar
+"""The registered parts of a search (estimator, teacher, population update, final selection,
+budget): their common base, and building them from ``train_cfg`` (each problem one
+``ValueError`` line)."""
+from abc import ABC
+from typing import Any, Dict, Optional, Type, TypeVar
 
 from mmrnas.registry import TASK_UTILS
 
-__all__ = ['build_search_part']
+__all__ = ['SearchPart', 'build_search_part']
 
 Part = TypeVar('Part')
+
+
+class SearchPart(ABC):
+    """Base of a search's parts: what every part records and how messages name it."""
+
+    #: Its ``train_cfg`` key, under which it records the config that built it.
+    key = ''
+    #: The shipped part a message names as an example.
+    example = ''
+    #: The config that built it (set by :func:`build_search_part`).
+    config: Optional[dict] = None
+
+    @property
+    def settings(self) -> Dict[str, Any]:
+        """What the search records of this part (checked on resume): the config that built it
+        under its key; a shipped part records what earlier versions recorded instead."""
+        return {self.key: self.config}
 
 
 def build_search_part(key: str, cfg: dict, base: Type[Part]) -> Part:

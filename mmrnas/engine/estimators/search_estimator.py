@@ -1,33 +1,27 @@
 """How the search estimates a candidate: the base of the registered parts chosen with
 ``train_cfg.estimator`` (``dict(type='OneEpochEstimator', ...)``, the paper's one-epoch
 estimate, or your own class registered in ``mmrnas.registry.TASK_UTILS``)."""
-from abc import ABC, abstractmethod
-from typing import Any, Dict, List, Optional, Sequence
+from abc import abstractmethod
+from typing import List, Optional, Sequence
 
 import torch
 from torch import nn
 
 from mmrnas.datasets.batch_source import Augment
+from mmrnas.search.search_part import SearchPart
 from .candidate_trainer import CandidateResult
 
 __all__ = ['SearchEstimator']
 
 
-class SearchEstimator(ABC):
+class SearchEstimator(SearchPart):
     """Base of an estimator: :meth:`setup` receives the search's data and optimizer once, then
     :meth:`estimate` returns a :class:`~mmrnas.engine.estimators.CandidateResult` per candidate
     (its losses, accuracy and the trained state the pair writes back).
     The constructor's arguments are its settings (recorded in checkpoints, checked on resume)."""
 
-    #: The shipped part a message names as an example.
+    key = 'estimator'
     example = 'OneEpochEstimator'
-    #: The config that built it (set by :func:`~mmrnas.search.search_part.build_search_part`).
-    config: Optional[dict] = None
-
-    @property
-    def settings(self) -> Dict[str, Any]:
-        """What the search records of this part: ``estimator``, the config that built it."""
-        return dict(estimator=self.config)
 
     @abstractmethod
     def setup(self, train_set, val_set, generator: torch.Generator, batch_size: int,
