@@ -53,17 +53,13 @@ class RelativeNASSearchLoop(BaseLoop):
     """Runs a RelativeNAS search: an epoch of the runner is a generation, an iteration a pair
     (docs/reference.md §3.1; every option is in docs/search_guide.md).
 
-    Each generation pairs the population at random; for each pair, in order, both candidates
-    are cut out of the weight set (the runner's model, a
-    :class:`~mmrnas.models.RelativeNASSupernet`) and estimated (``estimator``), the
-    ``teacher`` is chosen under the ``budget`` and weights are written back (§4.4); then the
-    ``population_update`` moves the population. After the last generation the
-    ``final_selection`` picks the architecture. These five are registered parts
-    (``mmrnas.registry.TASK_UTILS``). Hooks see each pair (``before/after_train_iter``; its
-    scalars as ``outputs``, its record as MessageHub info ``search/pair``) and generation
-    (``after_train_epoch``; ``search/history``). Every generation writes an atomic checkpoint
-    that continues the search exactly (:class:`SearchCheckpointer`); on several processes,
-    candidates train data-parallel and rank 0's decisions are broadcast.
+    Each generation pairs the population at random; each pair, in order, is cut out of the
+    weight set (the runner's :class:`~mmrnas.models.RelativeNASSupernet`), estimated
+    (``estimator``), its ``teacher`` chosen under the ``budget``, weights written back (§4.4);
+    then the ``population_update`` moves the population. At the end the ``final_selection``
+    picks the architecture. These five are registered parts (``TASK_UTILS``). Hooks see each
+    pair (``before/after_train_iter``) and generation; every generation writes a checkpoint
+    that continues the search exactly; rank 0's decisions are broadcast to all processes.
 
     Args:
         runner (Runner): The runner.
@@ -114,10 +110,6 @@ class RelativeNASSearchLoop(BaseLoop):
         super().__init__(runner, None)
         check_search_arguments(max_generations, population_size, lr_min, drop_path_rate,
                                max_keep_checkpoints, resume_changes)
-        if runner.cfg.get('param_scheduler'):
-            raise ValueError('param_scheduler is not used by a search: the lr follows the '
-                             "loop's cosine from optim_wrapper.optimizer.lr to "
-                             'train_cfg.lr_min; remove param_scheduler from the config')
         self.max_generations = max_generations
         self.population_size = population_size
         self.lr_min = lr_min
@@ -140,7 +132,8 @@ class RelativeNASSearchLoop(BaseLoop):
         self.work_dir = runner.work_dir
 
         self.lr, optimizer, max_norm, norm_type = parse_search_optim_wrapper(
-            runner.cfg.get('optim_wrapper') or {}, lambda kind: OPTIMIZERS.get(kind) is not None)
+            runner.cfg.get('optim_wrapper') or {}, lambda kind: OPTIMIZERS.get(kind) is not None,
+            runner.cfg.get('param_scheduler'))
         self.device = next(self.model.parameters()).device
         self.checkpoints = SearchCheckpointer(self.work_dir, max_keep_checkpoints,
                                               self.device.type)

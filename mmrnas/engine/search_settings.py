@@ -42,7 +42,8 @@ def check_search_arguments(max_generations: Any, population_size: Any, lr_min: A
                          f'out of {", ".join(RESUME_CHANGEABLE)}; got {resume_changes!r}')
 
 
-def parse_search_optim_wrapper(optim_wrapper: Any, optimizer_exists: Callable[[str], bool]
+def parse_search_optim_wrapper(optim_wrapper: Any, optimizer_exists: Callable[[str], bool],
+                               param_scheduler: Any = None
                                ) -> Tuple[float, Dict[str, Any], Optional[float], float]:
     """Check the per-candidate optimizer config of a search; everything it does not honour is
     refused, not ignored.
@@ -54,10 +55,15 @@ def parse_search_optim_wrapper(optim_wrapper: Any, optimizer_exists: Callable[[s
     Args:
         optim_wrapper: The config's ``optim_wrapper``.
         optimizer_exists: Whether an optimizer type is registered.
+        param_scheduler: The config's ``param_scheduler``, refused: the lr is the search's.
 
     Returns:
         tuple: ``(lr, optimizer config without lr, max_norm or None, norm_type)``.
     """
+    if param_scheduler:
+        raise ValueError('param_scheduler is not used by a search: the lr follows the '
+                         "loop's cosine from optim_wrapper.optimizer.lr to "
+                         'train_cfg.lr_min; remove param_scheduler from the config')
     if not isinstance(optim_wrapper, dict):
         raise ValueError(f'optim_wrapper must be a dict, got {optim_wrapper!r}')
     check_unknown_keys('optim_wrapper of a search (a fresh optimizer per candidate: no '
