@@ -12,6 +12,7 @@ sys.path.insert(0, osp.join(ROOT, 'benchmarks'))
 import budget_search  # noqa: E402
 import data_placement  # noqa: E402
 import gpu_check  # noqa: E402
+import latency_model  # noqa: E402
 import search_decisions  # noqa: E402
 import search_quality  # noqa: E402
 import search_throughput  # noqa: E402
@@ -216,3 +217,35 @@ def test_budget_search_miniature(tmp_path):
         assert results[name]['hypervolume']['mean'] == pytest.approx(sum(volumes) / 2)
         assert all(0 <= volume < 1 for volume in volumes)
     assert (tmp_path / 'budget_pareto_front.png').is_file()
+
+
+@pytest.mark.slow
+def test_latency_model_miniature(tmp_path, monkeypatch):
+    """The latency benchmark's bookkeeping: a table built without the cache, held-out and
+    library cells measured, one tiny latency-budget search whose final cell is measured."""
+    torch.set_num_threads(1)
+    monkeypatch.setenv('MMRNAS_CACHE_DIR', str(tmp_path / 'cache'))
+    out = tmp_path / 'latency.json'
+    assert latency_model.main([
+        '--work-dir', str(tmp_path / 'work'), '--out', str(out), '--seeds', '0',
+        '--backends', 'torch', '--held-out', '2', '--cfg-options', 'model.base_channels=4',
+        'model.num_cells=3', 'train_cfg.max_generations=1', 'train_cfg.population_size=2',
+        'train_dataloader.dataset.split=train', 'train_dataloader.dataset.num_train=200'
+    ]) == 0
+    results = json.loads(out.read_text())
+    assert results['backend'] == 'torch' and results['threads'] == 1
+    assert results['constraint_model']['latency'] == dict(backend='torch', device='cpu',
+                                                          threads=1, batch_size=1)
+    names = [entry['name'] for entry in results['genotypes']]
+    assert names[:2] == ['random_0', 'random_1'] and 'RelativeNAS' in names
+    assert 'NASNet' not in names  # outside the search space
+    errors = [abs(e['predicted_ms'] - e['measured_ms']) / e['measured_ms']
+              for e in results['genotypes']]
+    assert results['within_10pct'] == sum(e <= 0.1 for e in errors) / len(errors)
+    assert results['rmspe'] == pytest.approx((sum(e * e for e in errors) / len(errors))**0.5)
+    (search, ) = results['budget_search']
+    assert search['limit'] == 7.0 and search['seed'] == 0
+    assert search['within_limit_measured'] == (search['measured_ms'] <= 7.0)
+    assert results['other_backends'] == []
+    # the search used (and filled) the cache; the validation built its own table
+    assert len(list((tmp_path / 'cache' / 'latency').glob('*.json'))) == 1

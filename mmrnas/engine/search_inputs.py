@@ -6,6 +6,7 @@ from typing import Any, Dict
 import torch
 
 from mmrnas.datasets import (
+    BatchAugment,
     dataset_identity,
     describe_search_data,
     parse_search_dataloader,
@@ -43,7 +44,7 @@ class SearchInputs:
         return dict(train_portion=self.data['train_portion'],
                     batch_size=self.data['batch_size'],
                     val_batch_size=self.data['val_batch_size'],
-                    augment=None if augment is None else vars(augment),
+                    augment=augment_settings(augment),
                     validate_with_train_augment=self.data['validate_with_train_augment'],
                     dataset=self.identity)
 
@@ -54,6 +55,17 @@ class SearchInputs:
         return dict(batch_size=self.data['batch_size'],
                     val_batch_size=self.data['val_batch_size'], train_augment=augment,
                     val_augment=augment if self.data['validate_with_train_augment'] else None)
+
+
+def augment_settings(augment: Any) -> Any:
+    """What the search records of its batch augment: the shipped ``BatchAugment``'s options
+    (as earlier versions recorded), another class's name too."""
+    if augment is None:
+        return None
+    if type(augment) is BatchAugment:
+        return vars(augment)
+    return dict(type=f'{type(augment).__module__}.{type(augment).__qualname__}',
+                **vars(augment))
 
 
 class SearchIterations:

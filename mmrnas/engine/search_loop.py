@@ -17,6 +17,7 @@ from mmrnas.structures import Genotype
 from .data_parallel import broadcast_from_rank0
 from .estimators import CandidateResult, build_search_estimator
 from .final_selection import build_final_selection
+from .hooks import SearchLoggerHook
 from .search_checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_KIND,
@@ -232,6 +233,10 @@ class RelativeNASSearchLoop(BaseLoop):
         else:
             torch.manual_seed(self._drop_path_seed)
         self._publish_records()
+        if not any(isinstance(hook, SearchLoggerHook) for hook in self.runner.hooks):
+            self.runner.logger.warning(
+                'no SearchLoggerHook: pairs, generations and resumes are neither logged nor '
+                "published as scalars; add default_hooks.logger=dict(type='SearchLoggerHook')")
         self.runner.call_hook('before_train')
         while self._generation < self.max_generations:
             self.runner.call_hook('before_train_epoch')

@@ -1,7 +1,10 @@
 """The resource side of a search, a registered part (``train_cfg.budget``): constraints, cost
 objectives and the archive of estimates; :class:`NoBudget` for a search without them."""
+import logging
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from mmengine.logging import print_log
 
 from mmrnas.registry import TASK_UTILS
 from mmrnas.structures import Genotype
@@ -12,7 +15,7 @@ from .constraints import (
     parse_constraints,
     relative_violation,
 )
-from .genotype_cost import COST_KEYS, GenotypeCost
+from .genotype_cost import COST_KEYS, LATENCY_KEY, GenotypeCost
 from .pareto import hypervolume, non_dominated, pareto_teacher
 from .search_part import SearchPart, build_search_part
 
@@ -34,7 +37,7 @@ BUDGET_EXAMPLE = ("budget=dict(type='SearchBudget', constraints=dict(params=3.0e
 
 def parse_objectives(objectives: Any, name: str = 'train_cfg.objectives') -> Tuple[str, ...]:
     """Check ``train_cfg.objectives`` (at ``name`` in the config): ``'val_loss'`` followed by
-    one or both cost keys."""
+    one or more cost keys."""
     if isinstance(objectives, str) or not isinstance(objectives, (list, tuple)):
         raise ValueError(f"{name} must be a list such as ('val_loss', 'params'), "
                          f'got {objectives!r}')
@@ -42,11 +45,12 @@ def parse_objectives(objectives: Any, name: str = 'train_cfg.objectives') -> Tup
     costs = tuple(objectives[1:])
     if (not objectives or objectives[0] != PRIMARY_OBJECTIVE or not costs
             or PRIMARY_OBJECTIVE in costs or len(set(costs)) != len(costs)):
-        raise ValueError(f"{name} must be 'val_loss' followed by one or both of "
+        raise ValueError(f"{name} must be 'val_loss' followed by one or more of "
                          f"{COST_KEYS} (each once), got {tuple(objectives)!r}")
     return tuple(objectives)
 
 
+@TASK_UTILS.register_module()
 class NoBudget(SearchPart):
     """The budget of a search without constraints or cost objectives: the teacher rule alone
     decides pairs, every genotype is feasible, nothing is recorded. The base of a budget part:
@@ -70,8 +74,12 @@ class NoBudget(SearchPart):
 
     @property
     def settings(self) -> Dict[str, Any]:
-        """What a checkpoint records of the budget (the keys earlier versions recorded)."""
-        return dict(constraints=None, constraint_model=None, objectives=None)
+        """What a checkpoint records of the budget (the keys earlier versions recorded; a
+        subclass also its config)."""
+        settings: Dict[str, Any] = dict(constraints=None, constraint_model=None, objectives=None)
+        if type(self) is not NoBudget:
+            settings[self.key] = self.config
+        return settings
 
     def setup(self, num_classes: int, in_channels: int) -> None:
         """Learn the search data's classes and channels (before generation 1)."""
@@ -130,13 +138,14 @@ class SearchBudget(NoBudget):
 
     Args:
         constraints (dict, optional): Upper bounds or ``(low, high)`` ranges,
-            ``dict(params=3.0e6, mult_adds=6.0e8)``
+            ``dict(params=3.0e6, mult_adds=6.0e8, latency_ms=5.0)``
             (:func:`~mmrnas.search.constraints.parse_constraints`).
-        objectives (Sequence[str], optional): ``('val_loss', 'params')`` and/or
-            ``'mult_adds'`` (:func:`parse_objectives`).
+        objectives (Sequence[str], optional): ``('val_loss', 'params')``, and/or
+            ``'mult_adds'``, ``'latency_ms'`` (:func:`parse_objectives`).
         cost (dict | GenotypeCost): The retraining network the costs are counted on,
             ``dict(type='GenotypeCost', base_channels=36, num_cells=20, stem='cifar',
-            num_classes=10, input_size=32)``; ``in_channels`` defaults to the search data's.
+            num_classes=10, input_size=32)``; ``in_channels`` defaults to the search data's;
+            ``latency=dict(...)`` times it (``latency_ms``).
         names (dict, optional): Where the three are in the config, for messages; defaults to
             ``train_cfg.budget.*``.
     """
@@ -160,6 +169,13 @@ class SearchBudget(NoBudget):
                              f'whose params and mult-adds are counted: {self.names["cost"]}'
                              f"=dict(type='GenotypeCost', base_channels=36, num_cells=20, "
                              f"stem='cifar', num_classes=10, input_size=32)")
+        wants_latency = LATENCY_KEY in self.bounds or LATENCY_KEY in self.objectives
+        times = (cost.latency_table is not None if isinstance(cost, GenotypeCost) else
+                 isinstance(cost, dict) and cost.get('latency') is not None)
+        if wants_latency and not times:
+            raise ValueError(f"{LATENCY_KEY} needs a cost model that times the network: "
+                             f"{self.names['cost']}=dict(..., latency=dict(backend='torch', "
+                             f"device='cpu', threads=None, batch_size=1))")
         self._cost_config = cost
         self.cost: Optional[GenotypeCost] = cost if isinstance(cost, GenotypeCost) else None
         self.loss_scale = math.nan
@@ -173,6 +189,10 @@ class SearchBudget(NoBudget):
         check_reachable(self.bounds, self.cost.extremes(), self.cost.config,
                         self.names['constraints'])
         self.loss_scale = math.log(num_classes)
+        self._scale_costs()
+
+    def _scale_costs(self) -> None:
+        """Each cost's normaliser: its largest value over the search space."""
         self.cost_scales = {key: largest for key, (_, largest) in self.cost.extremes().items()}
 
     @property
@@ -190,6 +210,8 @@ class SearchBudget(NoBudget):
         return self.cost(genotype)
 
     def violation(self, genotype: Genotype) -> float:
+        if not self.bounds:
+            return 0.0  # without constraints nothing is counted
         return relative_violation(self.costs(genotype), self.bounds)
 
     def _point(self, val_loss: float, costs: Dict[str, int]) -> List[float]:
@@ -303,22 +325,49 @@ class SearchBudget(NoBudget):
                     'pymoo.indicators.hv.HV')
 
     def state_dict(self) -> Dict[str, Any]:
-        return dict(archive=[dict(entry) for entry in self.archive])
+        """The archive, and the latency table (a resume predicts with the same numbers)."""
+        state: Dict[str, Any] = dict(archive=[dict(entry) for entry in self.archive])
+        if self.cost.latency_table is not None:
+            state['latency_table'] = self.cost.latency_table.to_dict()
+        return state
 
     def load_state_dict(self, state: Optional[Dict[str, Any]]) -> None:
         self.archive = [] if state is None else [dict(entry) for entry in state['archive']]
+        if state is not None and 'latency_table' in state:
+            from mmrnas.models.latency import LatencyTable
+            table, here = LatencyTable.from_dict(state['latency_table']), self.cost.latency_table
+            if here is not None and table.fingerprint != here.fingerprint:
+                print_log(f'resume: the search goes on with its checkpoint\'s latency table '
+                          f'(fingerprint {table.fingerprint_digest}, '
+                          f'{table.fingerprint["hardware"]}, {table.fingerprint["threads"]} '
+                          f'threads), not this machine\'s ({here.fingerprint_digest}, '
+                          f'{here.fingerprint["hardware"]}, {here.fingerprint["threads"]} '
+                          f'threads): pair decisions stay those of the machine it started on',
+                          'current', logging.WARNING)
+            self.cost.use_latency_table(table)
+            self._scale_costs()
 
 
 def build_cost(cfg: Any, in_channels: int, name: str) -> GenotypeCost:
-    """The cost model of ``cfg`` (at ``name`` in the config): ``GenotypeCost``'s keys
-    (``type`` optional, ``in_channels`` the search data's unless given, each key checked) or
-    another registered GenotypeCost."""
-    if not isinstance(cfg, dict) or cfg.get('type', 'GenotypeCost') == 'GenotypeCost':
-        if isinstance(cfg, dict):
-            cfg = {key: value for key, value in cfg.items() if key != 'type'}
-            cfg.setdefault('in_channels', in_channels)
-        return GenotypeCost.from_config(cfg, name)
-    return build_search_part(name, cfg, GenotypeCost)
+    """The cost model of ``cfg`` (at ``name`` in the config): ``GenotypeCost``'s keys, with
+    ``type`` (optional) naming it or a registered subclass; ``in_channels`` is the search
+    data's unless given; each key checked (:meth:`GenotypeCost.from_config`)."""
+    if not isinstance(cfg, dict):
+        return GenotypeCost.from_config(cfg, name)  # its one-line error
+    cfg = dict(cfg)
+    kind = cfg.pop('type', GenotypeCost)
+    if isinstance(kind, str):
+        with TASK_UTILS.switch_scope_and_registry('mmrnas') as registry:
+            found = registry.get(kind)
+        if found is None:
+            raise ValueError(f'{name}.type={kind!r} is not registered in '
+                             f'mmrnas.registry.TASK_UTILS; the shipped cost model is '
+                             f"'GenotypeCost'")
+        kind = found
+    if not (isinstance(kind, type) and issubclass(kind, GenotypeCost)):
+        raise ValueError(f'{name}.type={kind!r} is not a GenotypeCost')
+    cfg.setdefault('in_channels', in_channels)
+    return kind.from_config(cfg, name)
 
 
 def build_search_budget(cfg: Optional[dict], constraints: Optional[dict] = None,

@@ -3,7 +3,7 @@ import math
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from mmrnas.utils.config_keys import check_unknown_keys
-from .genotype_cost import COST_KEYS
+from .genotype_cost import COST_KEYS, LATENCY_KEY
 
 __all__ = ['parse_constraints', 'check_reachable', 'relative_violation', 'feasibility_teacher']
 
@@ -60,6 +60,12 @@ def check_reachable(bounds: Mapping[str, Tuple[float, float]],
     for key, (low, high) in bounds.items():
         smallest, largest = extremes[key]
         if high < smallest or low > largest:
+            if key == LATENCY_KEY:
+                raise ValueError(
+                    f'{name}.{key}=({low:g}, {high:g}) is out of reach: the latency this '
+                    f"machine's table predicts for the networks of the cost model "
+                    f'{dict(model)} ranges from {smallest:.3f} to {largest:.3f} ms; choose a '
+                    f'limit in that range')
             raise ValueError(
                 f'{name}.{key}=({low:g}, {high:g}) is out of reach: the networks '
                 f'of the cost model {dict(model)} have {smallest:,} (pooling on every edge) '

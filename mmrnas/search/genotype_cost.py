@@ -1,8 +1,9 @@
-"""Params and mult-adds of the network a genotype will be retrained as (budget-aware search)."""
-from typing import Any, Dict, Tuple
+"""Params, mult-adds and latency of the network a genotype will be retrained as (budget-aware
+search)."""
+from typing import Any, Dict, Optional, Tuple
 
 import torch
-import torch.nn as nn
+from mmengine.logging import print_log
 
 from mmrnas.registry import TASK_UTILS
 from mmrnas.structures import Genotype
@@ -10,34 +11,13 @@ from mmrnas.utils.config_keys import check_unknown_keys
 
 __all__ = ['COST_KEYS', 'GenotypeCost']
 
-#: The resources a search can limit or minimise.
-COST_KEYS = ('params', 'mult_adds')
+#: The resources a search can limit or minimise (``latency_ms`` with a ``latency`` setting).
+COST_KEYS = ('params', 'mult_adds', 'latency_ms')
+LATENCY_KEY = 'latency_ms'
 CONSTRAINT_MODEL_KEYS = ('base_channels', 'num_cells', 'stem', 'num_classes', 'input_size')
-#: Keys of ``constraint_model`` that may be left out: the search fills them from its data.
-OPTIONAL_KEYS = ('in_channels', )
-
-
-def _uniform_genotype(op: str) -> Genotype:
-    """Both cells with op ``op`` on every edge, each node reading the two cell inputs."""
-    edges = [(op, 0), (op, 1)] * 4
-    return Genotype(edges, range(2, 6), edges, range(2, 6))
-
-
-class _Classifier(nn.Module):
-    """RelativeNASBackbone, global average pooling and a linear classifier: the network of a
-    classification retraining without its auxiliary head (which the model zoo does not count)."""
-
-    def __init__(self, genotype: Genotype, base_channels: int, num_cells: int, stem: str,
-                 num_classes: int, in_channels: int):
-        super().__init__()
-        from mmrnas.models.backbones.relativenas import RelativeNASBackbone
-        self.backbone = RelativeNASBackbone(genotype, stem=stem, base_channels=base_channels,
-                                            num_cells=num_cells, in_channels=in_channels)
-        self.classifier = nn.Linear(self.backbone.out_channels[-1], num_classes)
-
-    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        feature = self.backbone(inputs)[-1]
-        return self.classifier(feature.mean(dim=(2, 3)))
+#: Keys of ``constraint_model`` that may be left out (``in_channels``: the search fills it
+#: from its data).
+OPTIONAL_KEYS = ('in_channels', 'latency')
 
 
 @TASK_UTILS.register_module()
@@ -47,7 +27,9 @@ class GenotypeCost:
     ``params``: every parameter of the backbone and the linear classifier (the auxiliary head
     excluded, as the model zoo counts); ``mult_adds``: the reference counter
     (:func:`~mmrnas.models.utils.complexity.count_mult_adds`) on one ``input_size`` image. Both
-    are computed once per genotype and cached.
+    are computed once per genotype and cached. With ``latency``, ``latency_ms``: the latency
+    predicted by this machine's :class:`~mmrnas.models.latency.LatencyTable` of the network
+    (built, or read from its cache, when the cost model is built).
 
     The extremes of the search space are exact: every searchable op adds its own module to
     its edge, pooling ops add nothing (no parameters, no counted mult-adds) and
@@ -62,6 +44,9 @@ class GenotypeCost:
         input_size (int): Side of the retraining images (e.g. 32 or 224).
         in_channels (int): Channels of the retraining images (1 for grey images). Defaults
             to 3; a search fills it from its data when the config leaves it out.
+        latency (dict, optional): ``dict(backend='torch' | 'onnxruntime', device='cpu' |
+            'cuda', threads=None, batch_size=1)``: also predict latency (see
+            :func:`~mmrnas.models.latency.parse_latency`). Defaults to None.
         name (str): Where the config is (named by messages), not a setting of the network.
 
     Raises:
@@ -69,20 +54,29 @@ class GenotypeCost:
     """
 
     def __init__(self, base_channels: int, num_cells: int, stem: str, num_classes: int,
-                 input_size: int, in_channels: int = 3,
+                 input_size: int, in_channels: int = 3, latency: Optional[dict] = None,
                  name: str = 'train_cfg.constraint_model'):
-        self.config = dict(base_channels=base_channels, num_cells=num_cells, stem=stem,
-                           num_classes=num_classes, input_size=input_size,
-                           in_channels=in_channels)
+        from mmrnas.models.latency import LatencyTable, parse_latency, uniform_genotype
+        self.config: Dict[str, Any] = dict(base_channels=base_channels, num_cells=num_cells,
+                                           stem=stem, num_classes=num_classes,
+                                           input_size=input_size, in_channels=in_channels)
+        network = dict(self.config)
+        if latency is not None:  # recorded only when set: earlier checkpoints resume
+            self.config['latency'] = parse_latency(latency, f'{name}.latency')
         self._cache: Dict[str, Dict[str, int]] = {}
+        #: The latency table, with ``latency``.
+        self.latency_table: Optional[LatencyTable] = None
         try:
             self._extremes = {
-                name: self(_uniform_genotype(op))
-                for name, op in (('min', 'max_pool_3x3'), ('max', 'sep_conv_5x5'))
+                bound: self(uniform_genotype(op))
+                for bound, op in (('min', 'max_pool_3x3'), ('max', 'sep_conv_5x5'))
             }
         except Exception as error:  # any failure to build or run is the config's problem
-            raise ValueError(f'{name}={self.config} does not build a '
+            raise ValueError(f'{name}={network} does not build a '
                              f'network: {type(error).__name__}: {error}') from error
+        if latency is not None:
+            self.use_latency_table(LatencyTable.cached(
+                network, self.config['latency'], lambda line: print_log(line, 'current')))
 
     @classmethod
     def from_config(cls, config: Any, name: str = 'train_cfg.constraint_model') -> 'GenotypeCost':
@@ -100,23 +94,37 @@ class GenotypeCost:
                              f'retrain); missing: {", ".join(missing)}')
         return cls(**config, name=name)
 
-    def __call__(self, genotype: Genotype) -> Dict[str, int]:
-        """``{'params': ..., 'mult_adds': ...}`` of ``genotype``'s network (cached)."""
+    def use_latency_table(self, table) -> None:
+        """Predict ``latency_ms`` with ``table`` from now on (a resumed search takes its
+        checkpoint's table)."""
+        self.latency_table = table
+
+    def __call__(self, genotype: Genotype) -> Dict[str, Any]:
+        """``{'params': ..., 'mult_adds': ...}`` (and ``'latency_ms'``) of ``genotype``'s
+        network (cached)."""
         key = str(genotype)
         if key not in self._cache:
             from mmrnas.models.utils.complexity import count_mult_adds, count_parameters
+            from mmrnas.models.utils.genotype_classifier import GenotypeClassifier
             config = self.config
             with torch.random.fork_rng(devices=[]):  # counting draws no numbers of the search
-                model = _Classifier(genotype, config['base_channels'], config['num_cells'],
+                model = GenotypeClassifier(genotype, config['base_channels'], config['num_cells'],
                                     config['stem'], config['num_classes'],
                                     config['in_channels'])
                 size = config['input_size']
                 self._cache[key] = dict(
                     params=count_parameters(model, exclude=()),
                     mult_adds=count_mult_adds(model, (config['in_channels'], size, size)))
-        return dict(self._cache[key])
+        costs = dict(self._cache[key])
+        if self.latency_table is not None:
+            costs[LATENCY_KEY] = self.latency_table.predict(genotype)
+        return costs
 
-    def extremes(self) -> Dict[str, Tuple[int, int]]:
-        """``{key: (smallest, largest)}`` over the search space."""
-        return {key: (self._extremes['min'][key], self._extremes['max'][key])
-                for key in COST_KEYS}
+    def extremes(self) -> Dict[str, Tuple[float, float]]:
+        """``{key: (smallest, largest)}`` over the search space (latency: of the table's
+        prediction)."""
+        extremes = {key: (self._extremes['min'][key], self._extremes['max'][key])
+                    for key in ('params', 'mult_adds')}
+        if self.latency_table is not None:
+            extremes[LATENCY_KEY] = self.latency_table.extremes()
+        return extremes

@@ -236,3 +236,18 @@ def test_one_population_size_rule(size, fix):
     with pytest.raises(ValueError) as error:
         check_search_arguments(**dict(SEARCH_ARGUMENTS, population_size=size))
     assert str(error.value) == message
+
+
+def test_a_users_batch_augment_is_recorded_with_its_type():
+    from mmrnas.datasets import BatchAugment
+    from mmrnas.engine.search_inputs import augment_settings
+
+    class MirrorOnly(BatchAugment):
+        """A user's augment with BatchAugment's options."""
+
+    assert augment_settings(None) is None
+    assert augment_settings(BatchAugment(4, True, 16)) == dict(crop_padding=4, flip=True,
+                                                                cutout=16)
+    assert augment_settings(MirrorOnly(0, True, 0)) == dict(
+        type=f'{__name__}.test_a_users_batch_augment_is_recorded_with_its_type.<locals>.'
+        f'MirrorOnly', crop_padding=0, flip=True, cutout=0)

@@ -30,9 +30,9 @@ def budget(cost, bounds=None, objectives=None):
 @pytest.mark.parametrize('objectives, message', [
     (('val_loss', 'mult_add'), "train_cfg.objectives: unknown key(s) 'mult_add' (did you mean "
                                   "'mult_adds'?)"),
-    (('params', 'val_loss'), "must be 'val_loss' followed by one or both of"),
-    (('val_loss', ), "must be 'val_loss' followed by one or both of"),
-    (('val_loss', 'params', 'params'), "must be 'val_loss' followed by one or both of"),
+    (('params', 'val_loss'), "must be 'val_loss' followed by one or more of"),
+    (('val_loss', ), "must be 'val_loss' followed by one or more of"),
+    (('val_loss', 'params', 'params'), "must be 'val_loss' followed by one or more of"),
     ('val_loss', 'train_cfg.objectives must be a list'),
 ])
 def test_bad_objectives(objectives, message):
@@ -107,6 +107,50 @@ def test_no_budget_leaves_every_decision_to_the_teacher_rule():
     assert none.teacher([RELATIVENAS, POOLING], [0.1, 0.2]) is None
     assert none.feasible(RELATIVENAS) and none.violation(RELATIVENAS) == 0.0
     assert none.settings == dict(constraints=None, constraint_model=None, objectives=None)
+
+
+def test_no_budget_by_name_and_a_users_budget_on_it_records_its_config():
+    assert build_search_budget(dict(type='NoBudget')).settings == dict(
+        constraints=None, constraint_model=None, objectives=None)
+
+    @TASK_UTILS.register_module(force=True)
+    class FirstMemberBudget(NoBudget):
+        def teacher(self, genotypes, val_losses):
+            return 0
+
+    try:
+        cfg = dict(type='FirstMemberBudget')
+        assert build_search_budget(cfg).settings == dict(
+            constraints=None, constraint_model=None, objectives=None, budget=cfg)
+    finally:
+        TASK_UTILS._module_dict.pop('FirstMemberBudget')
+
+
+@pytest.mark.parametrize('kind', ['mmrnas.GenotypeCost', GenotypeCost, 'LoggedCost'])
+def test_any_spelling_of_the_cost_model_takes_the_datas_channels(kind):
+    @TASK_UTILS.register_module(force=True)
+    class LoggedCost(GenotypeCost):
+        """A user's cost model (a subclass)."""
+
+    try:
+        built = build_search_budget(dict(type='SearchBudget', constraints=dict(params=4e4),
+                                         cost=dict(DIGITS_NET, type=kind)))
+        built.setup(num_classes=10, in_channels=1)
+        assert built.cost.config == dict(DIGITS_NET, in_channels=1)  # no 'type'
+        assert type(built.cost) is (LoggedCost if kind == 'LoggedCost' else GenotypeCost)
+        assert built.costs(POOLING)['params'] == 15458 - 2 * 3 * 3 * 8 * 3  # grey stem
+    finally:
+        TASK_UTILS._module_dict.pop('LoggedCost')
+    with pytest.raises(ValueError, match=r"train_cfg.budget.cost.type='NoSuchCost' is not "):
+        build_search_budget(dict(type='SearchBudget', constraints=dict(params=4e4),
+                                 cost=dict(DIGITS_NET, type='NoSuchCost'))).setup(10, 3)
+
+
+def test_objectives_alone_count_no_violation():
+    pareto = budget(GenotypeCost(**DIGITS_NET), objectives=('val_loss', 'params'))
+    before = set(pareto.cost._cache)
+    assert pareto.violation(DARTS) == 0.0
+    assert set(pareto.cost._cache) == before  # DARTS_V2's network was not built
 
 
 def test_a_registered_budget_records_its_config(cost):

@@ -36,8 +36,8 @@ def test_extremes_bound_every_genotype(digits_cost):
 def test_counted_once_per_genotype(digits_cost, monkeypatch):
     genotype = get_genotype('DARTS_V2')
     first = digits_cost(genotype)
-    import mmrnas.search.genotype_cost as module
-    monkeypatch.setattr(module, '_Classifier', None)  # building again would fail
+    # building the network again would fail
+    monkeypatch.setattr('mmrnas.models.utils.genotype_classifier.GenotypeClassifier', None)
     assert digits_cost(genotype) == first
     first['params'] = 0  # a copy: the cache is not changed through the result
     assert digits_cost(genotype)['params'] != 0

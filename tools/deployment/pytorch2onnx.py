@@ -41,6 +41,7 @@ from mmengine.registry import MODELS, init_default_scope
 
 from mmrnas.models.utils.checkpoint_conversion import extract_state_dict
 from mmrnas.models.utils.complexity import TensorForward, count_mult_adds, count_parameters
+from mmrnas.models.utils.onnx_export import INPUT_NAME, OPSET, export_onnx, onnxruntime_session
 from mmrnas.utils.cli import (
     CfgOptionsAction,
     describe_genotypes,
@@ -52,13 +53,9 @@ from mmrnas.utils.cli import (
 from mmrnas.utils.fileio import atomic_write
 
 PROG = 'pytorch2onnx.py'
-#: ai.onnx opset of the export: the one torch.onnx's torch.export-based exporter translates to
-#: natively (no version conversion step).
-OPSET = 18
 EXPORT_BATCH = 1
 CHECK_BATCH = 3
 TOLERANCE = 1e-4
-INPUT_NAME = 'input'
 #: One image, C x H x W.
 Shape = Tuple[int, int, int]
 #: What the export (onnx, onnxscript) and its check (onnxruntime) import.
@@ -217,29 +214,6 @@ def probe(module: nn.Module, shape: Shape, source: str) -> Tuple[torch.Tensor, .
     return outputs
 
 
-def export_onnx(module: nn.Module, shape: Shape, names: List[str]) -> bytes:
-    """The serialised ONNX model, exported with a dynamic batch axis."""
-    program = torch.onnx.export(
-        module, (torch.randn(EXPORT_BATCH, *shape), ),
-        input_names=[INPUT_NAME],
-        output_names=names,
-        opset_version=OPSET,
-        dynamo=True,
-        dynamic_shapes=({0: torch.export.Dim('batch')}, ),
-        verbose=False)
-    return program.model_proto.SerializeToString()
-
-
-def onnxruntime_session(model: bytes):
-    """A CPU ONNX Runtime session with as many threads as PyTorch uses."""
-    import onnxruntime as ort
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # errors only
-    return ort.InferenceSession(model, options, providers=['CPUExecutionProvider'])
-
-
 def relative_errors(module: nn.Module, session, shape: Shape) -> Dict[str, float]:
     """``max|ort - torch| / max|torch|`` per output on a random batch of ``CHECK_BATCH``."""
     generator = torch.Generator().manual_seed(0)
@@ -301,7 +275,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f'params, {kind}: {params:,} ({params / 1e6:.3f} M)')
     print(f'mult-adds [counter: RelativeNAS reference rule, conv + linear]: '
           f'{mult_adds / 1e6:.2f} M')
-    onnx_model = export_onnx(module, shape, names)
+    onnx_model = export_onnx(module, torch.randn(EXPORT_BATCH, *shape), names,
+                             dynamic_batch=True)
     print(f'exporter: torch.onnx.export(dynamo=True), opset {OPSET}, batch axis dynamic '
           f'(exported at batch {EXPORT_BATCH})')
     session = onnxruntime_session(onnx_model)

@@ -41,7 +41,9 @@ class SearchLoggerHook(Hook):
     where it continues from and the settings changed on purpose.
     """
 
-    priority = 'BELOW_NORMAL'
+    #: Before hooks of the default priority, which then read this pair's (generation's)
+    #: scalars from the MessageHub.
+    priority = 'ABOVE_NORMAL'
 
     def __init__(self) -> None:
         self._progress: Any = None

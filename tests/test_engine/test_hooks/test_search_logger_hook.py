@@ -8,7 +8,13 @@ import pytest
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from mmrnas.engine.search_record import finite_scalars, pair_scalars, search_pair
+from mmrnas.engine.search_record import (
+    finite_scalars,
+    generation_summary,
+    pair_scalars,
+    search_history,
+    search_pair,
+)
 from ..conftest import ONE_PAIR
 from ..test_search_loop import tiny_cfg
 
@@ -16,10 +22,11 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 class PairRecorder(Hook):
-    """What a user's hook sees of a search."""
+    """What a user's hook (default priority) sees of a search."""
 
     def __init__(self):
         self.iterations, self.outputs, self.records, self.epochs = [], [], [], []
+        self.pair_scalars, self.generation_scalars = [], []
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         self.iterations.append((runner.epoch, batch_idx, runner.iter, data_batch['members'],
@@ -28,9 +35,14 @@ class PairRecorder(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.outputs.append(dict(outputs))
         self.records.append(dict(search_pair(runner)))
+        self.pair_scalars.append(
+            runner.message_hub.get_scalar('search/pair/teacher_val_loss').current())
 
     def after_train_epoch(self, runner):
         self.epochs.append((runner.epoch, runner.iter))
+        self.generation_scalars.append(
+            (runner.message_hub.get_scalar('search/best_teacher_val_loss').current(),
+             generation_summary(search_history(runner)[-1])['best_teacher_val_loss']))
 
 
 def strip_seconds(history):
@@ -45,11 +57,9 @@ def log_lines(work_dir):
 
 @pytest.fixture(scope='module')
 def recorded(tmp_path_factory):
-    """Two generations of two pairs, with MMEngine's RuntimeInfoHook and without the search's
-    logger hook."""
+    """Two generations of two pairs, with MMEngine's RuntimeInfoHook."""
     cfg = tiny_cfg(tmp_path_factory.mktemp('recorded'),
-                   **{'train_cfg.max_generations': 2, 'train_cfg.population_size': 4,
-                      'default_hooks.logger': None})
+                   **{'train_cfg.max_generations': 2, 'train_cfg.population_size': 4})
     cfg.default_hooks.runtime_info = dict(type='RuntimeInfoHook')
     runner = Runner.from_cfg(cfg)
     recorder = PairRecorder()
@@ -74,6 +84,12 @@ def test_every_pair_is_an_iteration(recorded):
     assert set(recorder.outputs[0]) == {'teacher_val_loss', 'teacher_val_accuracy',
                                         'student_val_loss', 'student_val_accuracy'}
     assert recorder.epochs == [(1, 2), (2, 4)]
+    # SearchLoggerHook (above the default priority) has published this pair's and this
+    # generation's scalars when a hook of the default priority runs
+    assert recorder.pair_scalars == pytest.approx([o['teacher_val_loss'] for o in
+                                                   recorder.outputs])
+    for published, expected in recorder.generation_scalars:
+        assert published == pytest.approx(expected)
 
 
 def test_mmengine_runtime_info_hook_takes_the_pair_outputs(recorded):
@@ -85,15 +101,17 @@ def test_mmengine_runtime_info_hook_takes_the_pair_outputs(recorded):
         assert hub.get_scalar(f'train/{key}').current() == pytest.approx(value)
 
 
-def test_the_search_does_not_depend_on_its_logger(recorded, searched):
-    """Without SearchLoggerHook the search is the same, and logs no pair or generation."""
-    runner, _ = recorded
-    lines = log_lines(runner.work_dir)
-    assert not [line for line in lines if re.search(r'generation \d+/\d+ (pair|done)', line)]
-    same = Runner.from_cfg(tiny_cfg(osp.join(runner.work_dir, 'again'), **ONE_PAIR,
-                                    **{'default_hooks.logger': None}))
+def test_the_search_does_not_depend_on_its_logger(tmp_path, searched):
+    """Without SearchLoggerHook the search is the same; it says once that nothing is logged,
+    and logs no pair or generation."""
+    same = Runner.from_cfg(tiny_cfg(tmp_path, **ONE_PAIR, **{'default_hooks.logger': None}))
     same.train()
     assert strip_seconds(same.train_loop.history) == strip_seconds(searched.history)
+    lines = log_lines(same.work_dir)
+    assert not [line for line in lines if re.search(r'generation \d+/\d+ (pair|done)', line)]
+    assert sum("no SearchLoggerHook: pairs, generations and resumes are neither logged nor "
+               "published as scalars; add default_hooks.logger=dict(type='SearchLoggerHook')"
+               in line for line in lines) == 1
 
 
 def test_the_logger_hook_logs_each_pair_and_generation(searched):
