@@ -52,7 +52,7 @@ from torch import nn
 
 from mmrnas.models import RelativeNASBackbone
 from mmrnas.models.utils.complexity import count_mult_adds, count_parameters, forward_tensor
-from mmrnas.utils.cli import load_config
+from mmrnas.utils.cli import load_config, model_in_channels
 from mmrnas.utils.install_level import FullInstallRequired
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +62,8 @@ TOOL = 'tools/analysis_tools/model_zoo.py'
 COUNTER = ('mmrnas reference counter (`mmrnas.models.utils.complexity.count_mult_adds`: '
            'the RelativeNAS rule, `nn.Conv2d` + `nn.Linear` only, one image, one '
            'multiply-add = 1)')
-SECTIONS = ('search', 'cifar10', 'cifar100', 'imagenet', 'voc', 'cityscapes', 'coco', 'digits')
+SECTIONS = ('search', 'cifar10', 'cifar100', 'imagenet', 'voc', 'cityscapes', 'coco', 'digits',
+            'fashion_mnist')
 BEGIN = '<!-- zoo:begin:{} -->'
 END = '<!-- zoo:end -->'
 #: ``Metadata.Parameters Counted`` -> parameter-name fragments left out of ``Parameters``.
@@ -279,7 +280,7 @@ def count_entry(entry: Entry, device: str = 'meta', root: Path = ROOT) -> dict:
     if backbone is not None:
         result['params_backbone'] = count_parameters(backbone, exclude=())
     if entry.shape is not None:
-        shape = (3, *entry.shape)
+        shape = (model_in_channels(model), *entry.shape)
         model.to(device)
         all_heads = hasattr(model, 'auxiliary_head')
         forward = _all_heads_forward if all_heads else forward_tensor
@@ -400,7 +401,7 @@ def render_section(section: str, entries: Sequence[Entry], results: Dict[str, di
         lines += ['', 'The weight set holds every op of every edge (7 ops x 14 edges per cell) '
                   'plus stem, preprocessing layers and classifier; a candidate uses a '
                   'subset, so no single mult-add count applies.']
-    elif section in ('cifar10', 'cifar100', 'imagenet', 'digits'):
+    elif section in ('cifar10', 'cifar100', 'imagenet', 'digits', 'fashion_mnist'):
         shape = 'x'.join(map(str, entries[0].shape))
         header = ['model', 'genotype', 'config', 'metric, reported by the paper',
                   'params / mult-adds, reported by the paper',

@@ -8,7 +8,9 @@ is timed once (:mod:`~mmrnas.models.latency.timing`); a genotype's raw predictio
 its parts, and an affine correction ``scale * raw + offset``, fitted on end-to-end
 measurements of :data:`CALIBRATION_CELLS` networks (the cheapest and the most expensive cell
 of the space and random ones), accounts for what the parts leave out (node sums,
-concatenation, memory traffic between ops). Prediction is a fixed sum of stored numbers: the
+concatenation, memory traffic between ops). On ONNX Runtime, which runs a network in one call
+but each part in its own, the cost of a call (``call_ms``, timed on a one-multiplication graph)
+is taken off every part first. Prediction is a fixed sum of stored numbers: the
 same table gives the same number everywhere.
 
 A table is identified by its fingerprint: the hardware, backend, library versions, threads,
@@ -121,6 +123,13 @@ def measure_latency(genotype: Genotype, network: Dict[str, Any],
 
 def _threads(latency: Dict[str, Any]) -> int:
     return torch.get_num_threads() if latency['threads'] is None else latency['threads']
+
+
+class _Scale(nn.Module):
+    """The smallest graph ONNX Runtime runs (one multiplication): the cost of a call."""
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        return inputs * 1.0
 
 
 class _Head(nn.Module):
@@ -259,24 +268,31 @@ class LatencyTable:
             random_genotype(rng) for _ in range(CALIBRATION_CELLS)]
         total = len(fixed_parts) + len(edge_parts) + len(calibration)
         progress = _progress(total)
-        fixed = {}
-        for name, (module, shape) in fixed_parts.items():
-            fixed[name] = time_module(module, shape, backend, device, threads)
+        # ONNX Runtime runs a whole network in one call, but every part in a call of its own:
+        # the cost of a call is taken off each part (PyTorch calls each module in the network
+        # too, so its parts keep it).
+        call = (time_module(_Scale(), (1, 1, 1, 1), backend, device, threads)
+                if backend == 'onnxruntime' else 0.0)
+
+        def part_ms(module: nn.Module, shape: Tuple[int, ...]) -> float:
+            measured = time_module(module, shape, backend, device, threads)
             progress()
+            return max(0.0, measured - call) if measured > 0 else 0.0
+
+        fixed = {name: part_ms(module, shape) for name, (module, shape) in fixed_parts.items()}
         edges = {}
         for key, (op, channels, resolution, stride) in sorted(edge_parts.items()):
             with torch.random.fork_rng(devices=[]):
                 module = OPS[op](channels, stride)
-            edges[key] = time_module(module, (batch, channels, resolution, resolution),
-                                     backend, device, threads)
-            progress()
-        table = cls(fingerprint, fixed, cells, edges, dict(scale=1.0, offset=0.0), 0.0)
+            edges[key] = part_ms(module, (batch, channels, resolution, resolution))
+        table = cls(fingerprint, fixed, cells, edges, dict(scale=1.0, offset=0.0,
+                                                           call_ms=call), 0.0)
         measured = []
         for genotype in calibration:
             measured.append(dict(genotype=str(genotype), raw_ms=table.raw(genotype),
                                  measured_ms=measure_latency(genotype, network, latency)))
             progress()
-        table.correction = _fit(measured)
+        table.correction = dict(_fit(measured), call_ms=call)
         table.build_seconds = time.perf_counter() - start
         log(f'latency table: {len(fixed) + len(edges)} parts and {len(calibration)} networks '
             f'timed on {fingerprint["hardware"]} ({backend}, {device}, {threads} threads, '
