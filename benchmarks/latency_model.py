@@ -98,7 +98,7 @@ def validate(network: Dict[str, Any], latency: Dict[str, Any], held_out: int) ->
     corrected, raw = accuracy(genotypes, 'predicted_ms'), accuracy(genotypes, 'raw_ms')
     return dict(backend=latency['backend'], fingerprint=table.fingerprint_digest,
                 table_build_s=build_s, parts=len(table.fixed) + len(table.edges),
-                correction={k: table.correction[k] for k in ('scale', 'offset')},
+                correction={k: table.correction[k] for k in ('scale', 'offset', 'call_ms')},
                 space_range_ms=list(table.extremes()), genotypes=genotypes, **corrected,
                 raw=raw, table=table)
 

@@ -5,7 +5,7 @@
 #   apt-get install dataset-fashion-mnist   # or download the four files (see the tool)
 #   python tools/dataset_converters/fashion_mnist.py   # -> data/fashion_mnist
 # mmpretrain's FashionMNIST reads the unpacked files and picks the training files by
-# test_mode=False (its `split` argument does not exist). Retrain the result with
+# test_mode=False (its `split` only names them: both are set). Retrain the result with
 # configs/retrain/rnas_c16l8_1xb128-50e_fashion-mnist-28.py.
 _base_ = ['./_base_/search_runtime.py']
 
@@ -16,6 +16,7 @@ train_dataloader = dict(
     dataset=dict(
         type='FashionMNIST',
         data_root='data/fashion_mnist',
+        split='train',
         test_mode=False,
         download=False,
         pipeline=[dict(type='PackInputs')]),

@@ -191,7 +191,7 @@ def test_metafiles_hold_the_computed_counts(entries, results):
             assert set(result) == {'Task', 'Dataset', 'Metrics'}
             assert all(isinstance(v, float) for v in result['Metrics'].values())
     assert names == {e.name for e in entries}
-    assert len(names) == 17
+    assert len(names) == 18
 
 
 def test_paper_metrics_in_metafiles():

@@ -1,6 +1,7 @@
 # Retraining of a genotype on Fashion-MNIST (60,000 train / 10,000 test images, 28x28, one
 # grey channel), read by mmpretrain's FashionMNIST from data/fashion_mnist (prepare it with
-# python tools/dataset_converters/fashion_mnist.py; test_mode picks the test files).
+# python tools/dataset_converters/fashion_mnist.py; it reads the test files when test_mode is
+# True, whatever `split` says: both are set).
 #   python tools/train.py configs/retrain/rnas_c16l8_1xb128-50e_fashion-mnist-28.py \
 #       [--cfg-options genotype=work_dirs/rnas_fashion-mnist/best_genotype.yaml]
 # The CIFAR recipe (docs/reference.md §6.1) scaled to the data: C16 L8 (the search's network),
@@ -61,6 +62,7 @@ train_dataloader = dict(
     dataset=dict(
         type='FashionMNIST',
         data_root='data/fashion_mnist',
+        split='train',
         test_mode=False,
         download=False,
         pipeline=train_pipeline),
@@ -72,6 +74,7 @@ val_dataloader = dict(
     dataset=dict(
         type='FashionMNIST',
         data_root='data/fashion_mnist',
+        split='test',
         test_mode=True,
         download=False,
         pipeline=test_pipeline),

@@ -138,10 +138,18 @@ class RelativeNASSearchLoop(BaseLoop):
         self.device = next(self.model.parameters()).device
         self.checkpoints = SearchCheckpointer(self.work_dir, max_keep_checkpoints,
                                               self.device.type)
+        if resume is None:  # MMEngine's top-level key, as the Runner reads it
+            resume = bool(runner.cfg.get('resume', False))
+        #: The checkpoint a resumed search continues, else None.
+        self.resumed_from: Optional[str] = None
+        self._resume_state: Optional[Dict[str, Any]] = None
+        if resume:
+            self.resumed_from, self._resume_state = self.checkpoints.read(resume)
         inputs = prepare_search_inputs(runner, self.model, dataloader, self.device, self.seed)
         self.dataset, self.data_placement = inputs.dataset, inputs.placement
         self.dataloader = SearchIterations(self.dataset, self.pairs_per_generation)
-        self.budget.setup(inputs.num_classes, inputs.channels)
+        self.budget.setup(inputs.num_classes, inputs.channels,
+                          (self._resume_state or {}).get('budget'))
         split_seed, population_seed, data_seed, drop_path_seed = np.random.SeedSequence(
             self.seed).spawn(4)
         self._drop_path_seed = int(drop_path_seed.generate_state(1, np.uint64)[0])
@@ -170,13 +178,7 @@ class RelativeNASSearchLoop(BaseLoop):
                  supernet=runner.cfg.model, **self.estimator.settings, **self.budget.settings))
         #: Settings changed on purpose by resumes: ``[{'generation': g, 'changed': {...}}]``.
         self.resume_log: List[Dict[str, Any]] = []
-        #: The checkpoint a resumed search continues, else None.
-        self.resumed_from: Optional[str] = None
-        self._resume_state: Optional[Dict[str, Any]] = None
-        if resume is None:  # MMEngine's top-level key, as the Runner reads it
-            resume = bool(runner.cfg.get('resume', False))
         if resume:
-            self.resumed_from, self._resume_state = self.checkpoints.read(resume)
             self.settings, self.resume_log = resume_settings(
                 self._resume_state, self.resumed_from, self.settings, self.resume_changes,
                 self._seed_given, max_generations)

@@ -1,10 +1,7 @@
 """The resource side of a search, a registered part (``train_cfg.budget``): constraints, cost
 objectives and the archive of estimates; :class:`NoBudget` for a search without them."""
-import logging
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
-
-from mmengine.logging import print_log
 
 from mmrnas.registry import TASK_UTILS
 from mmrnas.structures import Genotype
@@ -81,8 +78,10 @@ class NoBudget(SearchPart):
             settings[self.key] = self.config
         return settings
 
-    def setup(self, num_classes: int, in_channels: int) -> None:
-        """Learn the search data's classes and channels (before generation 1)."""
+    def setup(self, num_classes: int, in_channels: int,
+              state: Optional[Dict[str, Any]] = None) -> None:
+        """Learn the search data's classes and channels (before generation 1); ``state``: the
+        budget state of the checkpoint a resume will load (:meth:`load_state_dict`), or None."""
 
     def violation(self, genotype: Genotype) -> float:
         """Total relative violation of the constraints (0: feasible)."""
@@ -181,11 +180,13 @@ class SearchBudget(NoBudget):
         self.loss_scale = math.nan
         self.cost_scales: Dict[str, float] = {}
 
-    def setup(self, num_classes: int, in_channels: int) -> None:
-        """Build the cost model (``in_channels`` the data's unless it sets its own) and check
-        that the constraints are reachable; any problem is one ValueError."""
+    def setup(self, num_classes, in_channels, state=None) -> None:
+        """Build the cost model (``in_channels`` the data's unless it sets its own; a resumed
+        search's latency table from ``state``, not timed again) and check that the constraints
+        are reachable; any problem is one ValueError."""
         if self.cost is None:
-            self.cost = build_cost(self._cost_config, in_channels, self.names['cost'])
+            self.cost = build_cost(self._cost_config, in_channels, self.names['cost'],
+                                   (state or {}).get('latency_table'))
         check_reachable(self.bounds, self.cost.extremes(), self.cost.config,
                         self.names['constraints'])
         self.loss_scale = math.log(num_classes)
@@ -335,23 +336,18 @@ class SearchBudget(NoBudget):
         self.archive = [] if state is None else [dict(entry) for entry in state['archive']]
         if state is not None and 'latency_table' in state:
             from mmrnas.models.latency import LatencyTable
-            table, here = LatencyTable.from_dict(state['latency_table']), self.cost.latency_table
-            if here is not None and table.fingerprint != here.fingerprint:
-                print_log(f'resume: the search goes on with its checkpoint\'s latency table '
-                          f'(fingerprint {table.fingerprint_digest}, '
-                          f'{table.fingerprint["hardware"]}, {table.fingerprint["threads"]} '
-                          f'threads), not this machine\'s ({here.fingerprint_digest}, '
-                          f'{here.fingerprint["hardware"]}, {here.fingerprint["threads"]} '
-                          f'threads): pair decisions stay those of the machine it started on',
-                          'current', logging.WARNING)
-            self.cost.use_latency_table(table)
-            self._scale_costs()
+            here = self.cost.latency_table
+            if here is None or here.to_dict() != state['latency_table']:
+                self.cost.use_latency_table(LatencyTable.from_dict(state['latency_table']))
+                self._scale_costs()
 
 
-def build_cost(cfg: Any, in_channels: int, name: str) -> GenotypeCost:
+def build_cost(cfg: Any, in_channels: int, name: str,
+               latency_table: Optional[Dict[str, Any]] = None) -> GenotypeCost:
     """The cost model of ``cfg`` (at ``name`` in the config): ``GenotypeCost``'s keys, with
     ``type`` (optional) naming it or a registered subclass; ``in_channels`` is the search
-    data's unless given; each key checked (:meth:`GenotypeCost.from_config`)."""
+    data's unless given; each key checked (:meth:`GenotypeCost.from_config`);
+    ``latency_table``: a stored table to predict with."""
     if not isinstance(cfg, dict):
         return GenotypeCost.from_config(cfg, name)  # its one-line error
     cfg = dict(cfg)
@@ -367,7 +363,7 @@ def build_cost(cfg: Any, in_channels: int, name: str) -> GenotypeCost:
     if not (isinstance(kind, type) and issubclass(kind, GenotypeCost)):
         raise ValueError(f'{name}.type={kind!r} is not a GenotypeCost')
     cfg.setdefault('in_channels', in_channels)
-    return kind.from_config(cfg, name)
+    return kind.from_config(cfg, name, latency_table)
 
 
 def build_search_budget(cfg: Optional[dict], constraints: Optional[dict] = None,

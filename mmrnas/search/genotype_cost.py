@@ -1,5 +1,6 @@
 """Params, mult-adds and latency of the network a genotype will be retrained as (budget-aware
 search)."""
+import logging
 from typing import Any, Dict, Optional, Tuple
 
 import torch
@@ -48,6 +49,8 @@ class GenotypeCost:
             'cuda', threads=None, batch_size=1)``: also predict latency (see
             :func:`~mmrnas.models.latency.parse_latency`). Defaults to None.
         name (str): Where the config is (named by messages), not a setting of the network.
+        latency_table (dict, optional): A stored table to predict with (a resumed search's),
+            instead of this machine's; it need not run here.
 
     Raises:
         ValueError: when the network cannot be built or run at ``input_size`` (one line).
@@ -55,14 +58,16 @@ class GenotypeCost:
 
     def __init__(self, base_channels: int, num_cells: int, stem: str, num_classes: int,
                  input_size: int, in_channels: int = 3, latency: Optional[dict] = None,
-                 name: str = 'train_cfg.constraint_model'):
+                 name: str = 'train_cfg.constraint_model',
+                 latency_table: Optional[Dict[str, Any]] = None):
         from mmrnas.models.latency import LatencyTable, parse_latency, uniform_genotype
         self.config: Dict[str, Any] = dict(base_channels=base_channels, num_cells=num_cells,
                                            stem=stem, num_classes=num_classes,
                                            input_size=input_size, in_channels=in_channels)
         network = dict(self.config)
         if latency is not None:  # recorded only when set: earlier checkpoints resume
-            self.config['latency'] = parse_latency(latency, f'{name}.latency')
+            self.config['latency'] = parse_latency(latency, f'{name}.latency',
+                                                   here=latency_table is None)
         self._cache: Dict[str, Dict[str, int]] = {}
         #: The latency table, with ``latency``.
         self.latency_table: Optional[LatencyTable] = None
@@ -74,12 +79,15 @@ class GenotypeCost:
         except Exception as error:  # any failure to build or run is the config's problem
             raise ValueError(f'{name}={network} does not build a '
                              f'network: {type(error).__name__}: {error}') from error
-        if latency is not None:
+        if latency is not None and latency_table is not None:
+            self.use_latency_table(LatencyTable.from_dict(latency_table))
+        elif latency is not None:
             self.use_latency_table(LatencyTable.cached(
                 network, self.config['latency'], lambda line: print_log(line, 'current')))
 
     @classmethod
-    def from_config(cls, config: Any, name: str = 'train_cfg.constraint_model') -> 'GenotypeCost':
+    def from_config(cls, config: Any, name: str = 'train_cfg.constraint_model',
+                    latency_table: Optional[Dict[str, Any]] = None) -> 'GenotypeCost':
         """Build from ``train_cfg.constraint_model`` (at ``name`` in the config); an unknown key
         (with the closest spelling) or a missing one is one error."""
         if not isinstance(config, dict):
@@ -92,11 +100,24 @@ class GenotypeCost:
             raise ValueError(f'{name} needs '
                              f'{", ".join(CONSTRAINT_MODEL_KEYS)} (the network you will '
                              f'retrain); missing: {", ".join(missing)}')
-        return cls(**config, name=name)
+        return cls(**config, name=name, latency_table=latency_table)
 
     def use_latency_table(self, table) -> None:
         """Predict ``latency_ms`` with ``table`` from now on (a resumed search takes its
-        checkpoint's table)."""
+        checkpoint's table); say so when this machine would time another table."""
+        from mmrnas.models.latency import LatencyTable, check_backend
+        latency = self.config['latency']
+        try:
+            check_backend(latency['backend'], latency['device'])
+            here = LatencyTable.digest(LatencyTable.fingerprint_of(
+                {k: v for k, v in self.config.items() if k != 'latency'}, latency))
+        except ValueError as error:
+            here = f'none: {error}'
+        if here != table.fingerprint_digest:
+            print_log(f'latency: predicting with the stored table (fingerprint '
+                      f'{table.fingerprint_digest}: {table.describe()}), not with one of this '
+                      f'machine (fingerprint {here}): decisions stay those of the machine the '
+                      f'search started on', 'current', logging.WARNING)
         self.latency_table = table
 
     def __call__(self, genotype: Genotype) -> Dict[str, Any]:

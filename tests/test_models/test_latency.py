@@ -71,8 +71,8 @@ def test_a_missing_onnxruntime_is_named(monkeypatch):
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, 'find_spec',
                         lambda name, *args: None if name == 'onnxruntime' else find_spec(name))
-    with pytest.raises(ValueError, match="backend='onnxruntime' but onnxruntime is not "
-                       'installed: bash tools/setup_env.sh'):
+    with pytest.raises(ValueError, match=r"backend='onnxruntime' but onnxruntime is not "
+                       r'installed \(the export and its runtime\): bash tools/setup_env.sh'):
         parse_latency(dict(backend='onnxruntime'), 'latency')
 
 
@@ -192,3 +192,62 @@ def test_latency_limits_are_checked_before_the_search(cache):
             "this machine's table predicts for the networks of the cost model") in str(
                 error.value)
     assert ' ms; choose a limit in that range' in str(error.value)
+
+
+def _cached_in_a_group(rank, tmp_dir):
+    """One process of a two-process gloo group: its table, and the cache files it sees."""
+    import os
+
+    import torch.distributed as dist
+    os.environ['MMRNAS_CACHE_DIR'] = osp.join(tmp_dir, 'cache')
+    torch.set_num_threads(1)
+    dist.init_process_group('gloo', init_method=f'file://{tmp_dir}/group', rank=rank,
+                            world_size=2)
+    try:
+        lines = []
+        table = LatencyTable.cached(TINY_NET, parse_latency(TORCH_CPU, 'latency'), lines.append)
+        with open(osp.join(tmp_dir, f'rank{rank}.json'), 'w') as f:
+            json.dump(dict(table=table.to_dict(), lines=lines), f)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_in_a_distributed_search_rank_0_times_and_every_process_takes_its_table(tmp_path):
+    torch.multiprocessing.spawn(_cached_in_a_group, args=(str(tmp_path), ), nprocs=2)
+    ranks = [json.loads((tmp_path / f'rank{rank}.json').read_text()) for rank in range(2)]
+    assert ranks[0]['table'] == ranks[1]['table']
+    assert ranks[0]['lines'][-1].startswith('latency table cached in ')
+    assert ranks[1]['lines'] == []  # the other process timed nothing
+    assert len(list((tmp_path / 'cache' / 'latency').glob('*.json'))) == 1
+
+
+def test_an_unwritable_cache_keeps_the_table_for_the_run(tmp_path, monkeypatch):
+    blocker = tmp_path / 'not_a_folder'
+    blocker.write_text('')
+    monkeypatch.setenv('MMRNAS_CACHE_DIR', str(blocker))
+    lines = []
+    table = LatencyTable.cached(TINY_NET, parse_latency(TORCH_CPU, 'latency'), lines.append)
+    assert table.predict(RELATIVENAS) > 0
+    assert lines[-1].startswith('latency table not cached (') and 'MMRNAS_CACHE_DIR' in lines[-1]
+
+
+def test_predictions_are_never_negative(table):
+    low = LatencyTable.from_dict(dict(table.to_dict(), correction=dict(scale=1.0,
+                                                                       offset=-1e6)))
+    assert low.predict(RELATIVENAS) == 0.0 and low.extremes() == (0.0, 0.0)
+
+
+def test_a_resumed_budget_predicts_with_its_checkpoints_table_without_timing(cache, table):
+    """Another machine's table (a foreign fingerprint, a device this machine lacks) is used,
+    not timed again, and the constraints are checked against it."""
+    foreign = table.to_dict()
+    foreign['fingerprint'] = dict(foreign['fingerprint'], hardware='another machine',
+                                  device='cuda')
+    low, high = table.extremes()
+    budget = build_search_budget(dict(
+        type='SearchBudget', constraints=dict(latency_ms=(low + high) / 2),
+        cost=dict(TINY_NET, latency=dict(TORCH_CPU, device='cuda'))))
+    budget.setup(num_classes=10, in_channels=3, state=dict(archive=[], latency_table=foreign))
+    assert budget.cost.latency_table.fingerprint['hardware'] == 'another machine'
+    assert budget.costs(RELATIVENAS)['latency_ms'] == table.predict(RELATIVENAS)
+    assert not cache.exists()  # nothing was timed

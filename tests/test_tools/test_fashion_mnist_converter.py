@@ -74,6 +74,7 @@ def test_a_damaged_file_is_refused(release, tmp_path, capsys):
     (release / name).write_bytes(b'not the release')
     assert tool.main([str(release), '--out', str(tmp_path / 'out')]) == 2
     assert f'{release / name} is not a gzip file' in capsys.readouterr().err
+    assert not (tmp_path / 'out').exists()  # checked all four before writing any
     # a well-formed file with other content: neither hash matches
     (release / name).write_bytes(idx_file(2049, np.zeros(10, np.uint8)))
     assert tool.main([str(release), '--out', str(tmp_path / 'out')]) == 2

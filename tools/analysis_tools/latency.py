@@ -30,7 +30,7 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 
 from mmrnas.models.latency import LatencyTable, measure_latency, parse_latency
-from mmrnas.structures import Genotype, resolve_genotype
+from mmrnas.structures import SEARCH_PRIMITIVES, Genotype, resolve_genotype
 from mmrnas.utils.cli import exit_on_user_errors, load_config
 from mmrnas.utils.fileio import atomic_write
 from mmrnas.utils.input_size import config_input_size
@@ -76,6 +76,8 @@ def from_config(cfg) -> Tuple[Optional[Genotype], Dict[str, Any], Dict[str, Any]
     cost = _search_cost(cfg)
     if cost is not None:
         latency = dict(cost.pop('latency', None) or {})
+        # the search fills the cost model's channels from its data, as its supernet takes them
+        cost.setdefault('in_channels', (cfg.get('model') or {}).get('in_channels', 3))
         return None, cost, latency
     backbone = (cfg.get('model') or {}).get('backbone') or {}
     if 'RelativeNASBackbone' not in str(backbone.get('type', '')):
@@ -107,6 +109,11 @@ def resolve_target(args: argparse.Namespace
         genotype = resolve_genotype(args.genotype)
     if genotype is None:
         genotype = resolve_genotype('RelativeNAS')
+    outside = sorted({op for op, _ in (*genotype.normal, *genotype.reduce)
+                      if op not in SEARCH_PRIMITIVES})
+    if outside:
+        raise ValueError(f'the genotype uses {", ".join(outside)}, outside the search space a '
+                         f'latency table covers ({", ".join(SEARCH_PRIMITIVES)})')
     for key in NETWORK_FLAGS:
         if getattr(args, key) is not None:
             network[key] = getattr(args, key)
@@ -125,9 +132,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     with exit_on_user_errors(PROG):
         genotype, network, latency, source = resolve_target(args)
-    table = LatencyTable.cached(network, latency)
-    predicted = table.predict(genotype)
-    measured = measure_latency(genotype, network, latency)
+        table = LatencyTable.cached(network, latency)
+        predicted = table.predict(genotype)
+        measured = measure_latency(genotype, network, latency)
     low, high = table.extremes()
     threads = table.fingerprint['threads']
     print(f'genotype ({source}): {genotype}')

@@ -13,8 +13,9 @@ By default :data:`DEBIAN_FOLDER`, where Debian's package ``dataset-fashion-mnist
 :data:`OFFICIAL`. Each file is checked (the MD5 mmpretrain lists for the release's .gz, or the
 SHA-256 of its unpacked content, which a repackaged copy keeps), unpacked into
 OUT (mmpretrain's ``FashionMNIST`` reads the unpacked files, and chooses the training or the
-test files by ``test_mode``, not by ``split``), and its header checked (idx magic number,
-60,000 or 10,000 items of 28x28); each file is written atomically, and one that is already
+test files by ``test_mode``; set ``split`` to match, or it warns), and its header checked
+(idx magic number, 60,000 or 10,000 items of 28x28). All four are checked before any is
+written; each is written atomically, and one that is already
 there and right is left as it is. A missing or damaged file is one ``error:`` line naming the
 package and the download, exit code 2.
 """
@@ -64,13 +65,18 @@ def check_header(name: str, data: bytes, magic: int, count: int) -> None:
 
 def prepare(source: str, out: str) -> List[str]:
     """Check and unpack the four files of ``source`` into ``out``; the lines to print."""
+    if not osp.isdir(source):
+        raise FileNotFoundError(f'{source} is not a folder: install Debian\'s package '
+                                f'(apt-get install dataset-fashion-mnist, into {DEBIAN_FOLDER}) '
+                                f'or download the four files from {OFFICIAL} and pass their '
+                                f'folder')
     missing = [name for name in FILES if not osp.isfile(osp.join(source, name))]
     if missing:
         raise FileNotFoundError(
             f'{source} lacks {", ".join(missing)}: install Debian\'s package '
             f'(apt-get install dataset-fashion-mnist, into {DEBIAN_FOLDER}) or download the '
             f'four files from {OFFICIAL} and pass their folder')
-    lines = []
+    contents = {}
     for name, (md5, sha256, magic, count) in FILES.items():
         path = osp.join(source, name)
         packed = open(path, 'rb').read()
@@ -85,6 +91,10 @@ def prepare(source: str, out: str) -> List[str]:
                              f'SHA-256 of its content match): download it again from '
                              f'{OFFICIAL}')
         check_header(name, data, magic, count)
+        contents[name] = data
+    lines = []  # all four are right: only now is anything written
+    for name, data in contents.items():
+        _, _, magic, count = FILES[name]
         target = osp.join(out, name[:-len('.gz')])
         if osp.isfile(target) and open(target, 'rb').read() == data:
             lines.append(f'{target}: already there')
@@ -102,7 +112,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     try:
         lines = prepare(args.source, args.out)
-    except (FileNotFoundError, ValueError) as error:
+    except (OSError, ValueError) as error:
         print(f'{PROG}: error: {error}', file=sys.stderr)
         return 2
     print('\n'.join(lines))

@@ -49,22 +49,27 @@ LATENCY_DEFAULTS = dict(backend='torch', device='cpu', threads=None, batch_size=
 CALIBRATION_CELLS = 6
 CALIBRATION_SEED = 20211
 NUM_NODES = 4
+#: Tables this process timed but could not cache, by fingerprint digest.
+_TIMED_HERE: Dict[str, Dict[str, Any]] = {}
 
 
-def parse_latency(latency: Any, name: str) -> Dict[str, Any]:
+def parse_latency(latency: Any, name: str, here: bool = True) -> Dict[str, Any]:
     """Check a cost model's ``latency=dict(backend, device, threads, batch_size)`` and fill
-    its defaults; one ValueError, before any work, for anything that cannot run here.
+    its defaults; one ValueError, before any work, for anything wrong or, with ``here``, that
+    cannot run on this machine.
 
     Args:
         latency: The config's dict.
         name: Where it is in the config (named by messages).
+        here: Whether the table will be timed on this machine (False: a resumed search
+            predicts from its checkpoint's table).
     """
     if not isinstance(latency, dict):
         raise ValueError(f"{name} must be a dict such as dict(backend='torch', device='cpu', "
                          f'threads=None, batch_size=1), got {latency!r}')
     check_unknown_keys(name, latency, tuple(LATENCY_DEFAULTS))
     parsed = dict(LATENCY_DEFAULTS, **latency)
-    check_backend(parsed['backend'], parsed['device'], name)
+    check_backend(parsed['backend'], parsed['device'], name, here)
     for key in ('threads', 'batch_size'):
         value = parsed[key]
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
@@ -223,8 +228,10 @@ class LatencyTable:
         return total
 
     def predict(self, genotype: Genotype) -> float:
-        """Predicted latency (ms) of ``genotype``'s network."""
-        return self.correction['scale'] * self.raw(genotype) + self.correction['offset']
+        """Predicted latency (ms) of ``genotype``'s network (never below 0: a fit whose offset
+        is negative cannot predict a negative time)."""
+        return max(0.0, self.correction['scale'] * self.raw(genotype) +
+                   self.correction['offset'])
 
     def extremes(self) -> Tuple[float, float]:
         """The smallest and largest prediction over the search space (every edge takes its
@@ -236,7 +243,7 @@ class LatencyTable:
                          for option in _edge_options(cell, edge)]
                 low, high = low + min(times), high + max(times)
         scale, offset = self.correction['scale'], self.correction['offset']
-        return scale * low + offset, scale * high + offset
+        return max(0.0, scale * low + offset), max(0.0, scale * high + offset)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -295,33 +302,75 @@ class LatencyTable:
         table.correction = dict(_fit(measured), call_ms=call)
         table.build_seconds = time.perf_counter() - start
         log(f'latency table: {len(fixed) + len(edges)} parts and {len(calibration)} networks '
-            f'timed on {fingerprint["hardware"]} ({backend}, {device}, {threads} threads, '
-            f'batch {batch}) in {table.build_seconds:.1f}s; correction measured = '
-            f'{table.correction["scale"]:.4f} * sum of parts + '
-            f'{table.correction["offset"]:.4f} ms')
+            f'timed in {table.build_seconds:.1f}s; {table.describe()}')
         return table
+
+    def describe(self) -> str:
+        """Where the numbers come from and the correction, in one line."""
+        fingerprint = self.fingerprint
+        return (f'{fingerprint["hardware"]}, {fingerprint["backend"]} on '
+                f'{fingerprint["device"]}, {fingerprint["threads"]} threads, batch '
+                f'{fingerprint["batch_size"]}, fingerprint {self.fingerprint_digest}; measured = '
+                f'{self.correction["scale"]:.4f} * sum of parts + '
+                f'{self.correction["offset"]:.4f} ms; the space predicted from '
+                f'{self.extremes()[0]:.3f} to {self.extremes()[1]:.3f} ms')
 
     @classmethod
     def cached(cls, network: Dict[str, Any], latency: Dict[str, Any],
                log: Callable[[str], None] = print) -> 'LatencyTable':
         """This machine's table of ``network``: read from :func:`latency_cache_dir` when a
-        table with the same fingerprint is there, else built and cached."""
+        table with the same fingerprint is there, else built and cached. In a distributed
+        search rank 0 alone times (the other processes would disturb it) and every process
+        takes its table, so all decide with the same numbers."""
+        from mmengine.dist import broadcast_object_list, get_dist_info
+        rank, world_size = get_dist_info()
+        if world_size == 1:
+            return cls._cached_here(network, latency, log)
+        if latency['threads'] is None:
+            log('latency: threads=None times with as many threads as this process uses, and a '
+                'distributed launch usually sets OMP_NUM_THREADS=1: set latency.threads to the '
+                'count you will deploy with')
+        payload = None
+        if rank == 0:
+            try:
+                payload = ('table', cls._cached_here(network, latency, log).to_dict())
+            except Exception as error:  # every process must leave the broadcast
+                payload = ('error', f'{type(error).__name__}: {error}')
+        holder = [payload]
+        broadcast_object_list(holder, src=0)
+        kind, value = holder[0]
+        if kind == 'error':
+            raise ValueError(f'latency table (timed on rank 0): {value}')
+        return cls.from_dict(value)
+
+    @classmethod
+    def _cached_here(cls, network: Dict[str, Any], latency: Dict[str, Any],
+                     log: Callable[[str], None]) -> 'LatencyTable':
         fingerprint = cls.fingerprint_of(network, latency)
-        path = osp.join(latency_cache_dir(), f'{cls.digest(fingerprint)}.json')
+        digest = cls.digest(fingerprint)
+        if digest in _TIMED_HERE:  # built in this process, its cache could not be written
+            return cls.from_dict(_TIMED_HERE[digest])
+        path = osp.join(latency_cache_dir(), f'{digest}.json')
         if osp.isfile(path):
             try:
                 table = cls.from_dict(json.load(open(path)))
-            except (ValueError, KeyError, TypeError) as error:
+            except (OSError, ValueError, KeyError, TypeError) as error:
                 log(f'latency table {path} is unreadable ({error}); building it again')
             else:
                 if table.fingerprint == fingerprint:
-                    log(f'latency table {path} (fingerprint {table.fingerprint_digest}, built '
-                        f'in {table.build_seconds:.1f}s)')
+                    log(f'latency table {path} (built in {table.build_seconds:.1f}s): '
+                        f'{table.describe()}')
                     return table
                 log(f'latency table {path} belongs to another fingerprint; building it again')
         table = cls.build(network, latency, log)
-        atomic_write(path, json.dumps(table.to_dict(), indent=1, sort_keys=True))
-        log(f'latency table cached in {path}')
+        try:
+            atomic_write(path, json.dumps(table.to_dict(), indent=1, sort_keys=True))
+        except OSError as error:  # the table is still good for this process
+            _TIMED_HERE[digest] = table.to_dict()
+            log(f'latency table not cached ({error}): set MMRNAS_CACHE_DIR to a writable '
+                f'folder to keep it')
+        else:
+            log(f'latency table cached in {path}')
         return table
 
     # ------------------------------------------------------------------ state

@@ -32,18 +32,24 @@ WARMUP = 10
 REPEATS = 30
 
 
-def check_backend(backend: str, device: str, name: str = 'latency') -> None:
-    """One ValueError, before any work, when ``backend`` on ``device`` cannot run here.
+def check_backend(backend: str, device: str, name: str = 'latency',
+                  here: bool = True) -> None:
+    """One ValueError, before any work, when ``backend`` on ``device`` is not a choice or, with
+    ``here``, cannot run on this machine.
 
     Args:
         backend: One of :data:`BACKENDS`.
         device: One of :data:`DEVICES`.
         name: Where the setting is in the config (named by messages).
+        here: Also check that this machine runs it (not needed to predict from a stored
+            table).
     """
     if backend not in BACKENDS:
         raise ValueError(f'{name}.backend must be one of {BACKENDS}, got {backend!r}')
     if device not in DEVICES:
         raise ValueError(f'{name}.device must be one of {DEVICES}, got {device!r}')
+    if not here:
+        return
     if device == 'cuda' and not torch.cuda.is_available():
         raise ValueError(f"{name}.device='cuda' but this machine has no CUDA device: time on "
                          f"device='cpu', or run on the machine you will deploy on")
@@ -51,10 +57,13 @@ def check_backend(backend: str, device: str, name: str = 'latency') -> None:
         if device != 'cpu':
             raise ValueError(f"{name}: backend='onnxruntime' times on the CPU here; set "
                              f"device='cpu'")
-        if importlib.util.find_spec('onnxruntime') is None:
-            raise ValueError(f"{name}.backend='onnxruntime' but onnxruntime is not installed: "
-                             f'bash tools/setup_env.sh (it is in the core level), or '
-                             f'pip install onnxruntime')
+        missing = [package for package in ('onnxruntime', 'onnx', 'onnxscript')
+                   if importlib.util.find_spec(package) is None]
+        if missing:
+            raise ValueError(f"{name}.backend='onnxruntime' but {', '.join(missing)} "
+                             f"{'is' if len(missing) == 1 else 'are'} not installed (the "
+                             f'export and its runtime): bash tools/setup_env.sh (they are in '
+                             f'the core level), or pip install {" ".join(missing)}')
 
 
 def device_name(backend: str, device: str) -> str:
