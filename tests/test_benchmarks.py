@@ -2,8 +2,11 @@
 import json
 import os
 import os.path as osp
+import statistics
+import struct
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -15,6 +18,7 @@ import gpu_check  # noqa: E402
 import latency_model  # noqa: E402
 import search_decisions  # noqa: E402
 import search_quality  # noqa: E402
+import search_quality_fashion_mnist  # noqa: E402
 import search_throughput  # noqa: E402
 
 
@@ -249,3 +253,67 @@ def test_latency_model_miniature(tmp_path, monkeypatch):
     assert results['other_backends'] == []
     # the search used (and filled) the cache; the validation built its own table
     assert len(list((tmp_path / 'cache' / 'latency').glob('*.json'))) == 1
+
+
+def unpacked_fashion_mnist(folder, train: int = 60, test: int = 20) -> None:
+    """Tiny random files in the unpacked idx layout mmpretrain's FashionMNIST reads."""
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True)
+    for split, count in (('train', train), ('t10k', test)):
+        for kind, magic, array in (
+                ('images', 2051, rng.integers(0, 256, (count, 28, 28))),
+                ('labels', 2049, np.arange(count) % 10)):
+            header = struct.pack(f'>{array.ndim + 1}I', magic, *array.shape)
+            name = f'{split}-{kind}-idx{3 if kind == "images" else 1}-ubyte'
+            (folder / name).write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.mark.slow
+def test_fashion_mnist_search_quality_miniature(tmp_path, monkeypatch):
+    """Every stage on tiny files through tools/train.py and tools/search.py; run again, it
+    trains, searches and estimates nothing and writes the same numbers."""
+    torch.set_num_threads(1)
+    data = tmp_path / 'fashion_mnist'
+    unpacked_fashion_mnist(data)
+    out = tmp_path / 'out' / 'quality.json'
+    journal = tmp_path / 'journal.jsonl'
+    argv = ['--mini', '--data-root', str(data), '--work-dir', str(tmp_path / 'work'), '--out',
+            str(out), '--journal', str(journal)]
+    assert search_quality_fashion_mnist.main(argv) == 0
+    first = json.loads(out.read_text())
+    assert first['stages_run'] == ['calibration', 'ranking', 'estimators', 'methods']
+    assert first['calibration']['chosen'] == 'mini' and first['calibration']['cells'] == 2
+    assert [cell['kind'] for cell in first['cells']] == [
+        'random', 'random', 'RelativeNAS', 'DARTS_V2', 'all_max_pooling', 'all_skip']
+    assert all(len(cell['standalone_test_accuracy']) == 2 for cell in first['cells'])
+    power = first['power']
+    assert power['binomial_se'] > 0 and -1 <= power['noise_ceiling_tau'] <= 1
+    assert set(first['estimators']) == {
+        'one_epoch', 'one_epoch_accuracy', 'train_loss', 'recalibrated_bn', 'whole_validation',
+        'synflow', 'naswot', 'synflow_init', 'naswot_init', 'params', 'mult_adds'}
+    assert 'tau_with_another_data_order' in first['estimators']['one_epoch']
+    assert first['cells'][-1]['scores']['params'] < first['cells'][2]['scores']['params']
+    for method in ('relativenas', 'random'):
+        assert [seed['seed'] for seed in first['methods'][method]['seeds']] == [0, 1]
+    difference = first['paired_difference']
+    assert difference['mean'] == pytest.approx(statistics.fmean(
+        a['test_accuracy'] - b['test_accuracy'] for a, b in zip(
+            first['methods']['relativenas']['seeds'], first['methods']['random']['seeds'])))
+    assert first['plots'] == ['quality_estimators.png', 'quality_ranking.png',
+                              'quality_methods.png']
+    # the journal keys name the code: a training from other code is not reused
+    keys = [json.loads(line)['key'] for line in journal.read_text().splitlines()]
+    assert keys[0].startswith('standalone/mini/') and len(keys[0].split('/')[2]) == 12
+    recorded = journal.read_text()
+
+    def nothing_again(*args, **kwargs):
+        raise AssertionError('finished work ran again')
+
+    monkeypatch.setattr(search_quality_fashion_mnist.StandAlone, 'train', nothing_again)
+    monkeypatch.setattr(search_quality_fashion_mnist.Searches, 'run', nothing_again)
+    monkeypatch.setattr(search_quality_fashion_mnist, 'estimator_scores', nothing_again)
+    assert search_quality_fashion_mnist.main(argv) == 0
+    assert journal.read_text() == recorded
+    second = json.loads(out.read_text())
+    for key in ('calibration', 'power', 'cells', 'estimators', 'methods', 'paired_difference'):
+        assert second[key] == first[key], key

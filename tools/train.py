@@ -13,7 +13,7 @@ import argparse
 from typing import List, Optional
 
 from mmengine.config import Config
-from mmengine.runner import find_latest_checkpoint
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmrnas.utils.cli import (
     CfgOptionsAction,
@@ -77,7 +77,9 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
-def main(argv: Optional[List[str]] = None) -> None:
+def main(argv: Optional[List[str]] = None) -> Runner:
+    """Train as the command line says; return the Runner after training (its val / test loops
+    stay usable, e.g. ``runner.test()``)."""
     args = parse_args(argv)
     with exit_on_user_errors():
         cfg = merge_args(load_config(args.config, args.cfg_options), args)
@@ -85,6 +87,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         setup_launcher(cfg, args.launcher)
         runner = build_runner(cfg, 'train_loop', check_data=True)
     runner.train()
+    return runner
 
 
 if __name__ == '__main__':

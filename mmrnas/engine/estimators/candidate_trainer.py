@@ -113,6 +113,12 @@ class CandidateTrainer:
             masks from the shared global RNG in interleaved order), reproducible for a seed.
             Single process only; on a CPU it warns (no streams there, the members only
             interleave). Defaults to False.
+        bn_recalibration_batches (int): Before validating, re-estimate every BatchNorm's
+            running statistics as the plain average over this many training batches (train
+            mode, training augmentation, no gradients; momentum restored afterwards), instead
+            of the running averages the epoch left (a deviation from the reference, which
+            validates with the latter; 0, the default, keeps the reference). The recalibrated
+            statistics are part of the state written back.
     """
 
     def __init__(self,
@@ -129,7 +135,11 @@ class CandidateTrainer:
                  precision: str = 'fp32',
                  channels_last: bool = False,
                  cuda_graph: bool = False,
-                 concurrent_pairs: bool = False):
+                 concurrent_pairs: bool = False,
+                 bn_recalibration_batches: int = 0):
+        if bn_recalibration_batches < 0:
+            raise ValueError(f'bn_recalibration_batches must be >= 0 (0: no recalibration), '
+                             f'got {bn_recalibration_batches}')
         if 'lr' in optimizer or 'params' in optimizer:
             raise ValueError('the candidate optimizer config must not set lr or params: the '
                              'search sets them per candidate')
@@ -163,6 +173,7 @@ class CandidateTrainer:
         self.channels_last = channels_last
         self.cuda_graph = cuda_graph
         self.concurrent_pairs = concurrent_pairs
+        self.bn_recalibration_batches = bn_recalibration_batches
         # One CUDA stream per concurrent member, kept: cached memory serves only its stream.
         self._member_streams: List[torch.cuda.Stream] = []
 
@@ -258,9 +269,33 @@ class CandidateTrainer:
                               warmup_steps=1)
         return summary
 
+    def _recalibrate_steps(self, candidate: nn.Module,
+                           generator: torch.Generator) -> Generator[None, None, None]:
+        """Reset the running statistics of ``candidate``'s BatchNorms and average them over
+        ``bn_recalibration_batches`` training batches (eagerly), yielding after every batch."""
+        norms = [module for module in candidate.modules()
+                 if isinstance(module, nn.modules.batchnorm._BatchNorm)
+                 and module.track_running_stats]
+        momenta = [norm.momentum for norm in norms]
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a cumulative average over the batches
+        candidate.train()
+        batches = self._shards(
+            self.train_set.batches(self.batch_size, generator, augment=self.train_augment))
+        for _, (inputs, _labels, _size, shard) in zip(range(self.bn_recalibration_batches),
+                                                     batches):
+            with torch.no_grad(), shard, self._autocast():
+                candidate(inputs)
+            yield
+        for norm, momentum in zip(norms, momenta):
+            norm.momentum = momentum
+
     def _estimate_steps(self, candidate: nn.Module, lr: float, generator: torch.Generator
                         ) -> Generator[None, None, Tuple[torch.Tensor, torch.Tensor]]:
         total = yield from self._train_steps(candidate, lr, generator)
+        if self.bn_recalibration_batches:
+            yield from self._recalibrate_steps(candidate, generator)
         summary = yield from self._evaluate_steps(candidate, generator)
         return total, summary
 
