@@ -93,7 +93,9 @@ TRAINING_CODE = ('tools/train.py', 'mmrnas/utils/cli.py', 'mmrnas/models/backbon
                  'mmrnas/engine/hooks/drop_path_schedule_hook.py', 'mmrnas/structures/*.py')
 #: Files whose content decides what a search and an estimate compute (with the config).
 SEARCH_CODE = ('tools/search.py', 'mmrnas/search/*.py', 'mmrnas/engine/*.py',
-               'mmrnas/engine/estimators/*.py', 'mmrnas/datasets/*.py',
+               *(f'mmrnas/engine/estimators/{name}.py' for name in (
+                   'candidate_trainer', 'one_epoch_estimator', 'search_estimator',
+                   'concurrent', 'cuda_graph')), 'mmrnas/datasets/*.py',
                'mmrnas/models/supernets/*.py', 'mmrnas/models/cells/*.py',
                'mmrnas/models/ops/*.py', 'mmrnas/structures/*.py')
 METHODS = dict(relativenas='slow_fast', random='random')
