@@ -147,6 +147,11 @@ class Journal:
         self.path = path
         self.entries: Dict[str, Any] = {}
         if osp.exists(path):
+            with open(path, 'rb+') as f:  # a line cut off by a stop: the next one starts anew
+                if f.seek(0, os.SEEK_END) > 0:
+                    f.seek(-1, os.SEEK_END)
+                    if f.read(1) != b'\n':
+                        f.write(b'\n')
             with open(path) as f:
                 for line in f:
                     try:

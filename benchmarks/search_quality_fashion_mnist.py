@@ -51,6 +51,7 @@ import argparse
 import gc
 import glob
 import hashlib
+import importlib
 import importlib.metadata
 import importlib.util
 import json
@@ -86,6 +87,7 @@ from mmrnas.utils.fileio import atomic_write  # noqa: E402
 
 RETRAIN_CONFIG = osp.join(ROOT, 'configs', 'retrain', 'rnas_c16l8_1xb128-50e_fashion-mnist-28.py')
 SEARCH_CONFIG = osp.join(ROOT, 'configs', 'rnas_fashion-mnist.py')
+RESULTS = osp.join(ROOT, 'benchmarks', 'results')
 #: Files whose content decides what a stand-alone training computes (with the proxy config).
 TRAINING_CODE = ('tools/train.py', 'mmrnas/utils/cli.py', 'mmrnas/models/backbones/*.py',
                  'mmrnas/models/cells/*.py', 'mmrnas/models/ops/*.py',
@@ -97,7 +99,12 @@ SEARCH_CODE = ('tools/search.py', 'mmrnas/search/*.py', 'mmrnas/engine/*.py',
                    'candidate_trainer', 'one_epoch_estimator', 'search_estimator',
                    'concurrent', 'cuda_graph')), 'mmrnas/datasets/*.py',
                'mmrnas/models/supernets/*.py', 'mmrnas/models/cells/*.py',
-               'mmrnas/models/ops/*.py', 'mmrnas/structures/*.py')
+               'mmrnas/models/ops/*.py', 'mmrnas/models/utils/*.py', 'mmrnas/structures/*.py',
+               'configs/_base_/search_runtime.py')
+#: Besides the search code, what decides the estimators' scores.
+ESTIMATE_CODE = SEARCH_CODE + ('mmrnas/engine/estimators/recalibrated_bn_estimator.py',
+                               'mmrnas/engine/estimators/zero_cost.py',
+                               'benchmarks/search_quality_fashion_mnist.py')
 METHODS = dict(relativenas='slow_fast', random='random')
 LIBRARIES = ('torch', 'mmengine', 'mmcv', 'mmpretrain', 'numpy')
 LIBRARY_GENOTYPES = ('RelativeNAS', 'DARTS_V2')
@@ -153,14 +160,17 @@ def power_report(accuracies: Dict[str, List[float]], random_cells: Sequence[str]
                  search_seeds: int, resamples: int) -> Dict[str, Any]:
     """Power numbers of the ranking cells' stand-alone test accuracies ``{cell: [per seed]}``.
 
-    The resolvable difference is predicted before any search: two methods that each found
-    random cells would differ by ``sqrt(2 * (spread^2 + seed_std^2 / seeds))`` per pair."""
+    The noise ceiling is Kendall tau between the cells' first and second training seed (one
+    seed against one; the mean of two seeds, which the estimators are compared with, repeats
+    better). The resolvable difference is the half width of the 95 % interval of a paired
+    mean difference (about 50 % power at that size), predicted before any search: two
+    methods that each found a random cell (its mean over the seeds, whose std ``spread``
+    already holds the seed noise) differ by ``sqrt(2) * spread`` per pair."""
     spread = seed_spread({cell: accuracies[cell] for cell in random_cells})
-    seeds = len(next(iter(accuracies.values())))
     everything = [value for values in accuracies.values() for value in values]
     ceiling = rank_correlations([values[0] for values in accuracies.values()],
                                 [values[1] for values in accuracies.values()], resamples)
-    difference_std = math.sqrt(2 * (spread['spread_std']**2 + spread['seed_std']**2 / seeds))
+    difference_std = math.sqrt(2) * spread['spread_std']
     return dict(
         binomial_se=binomial_se(statistics.fmean(everything), images),
         seed_std=spread['seed_std'], cell_spread=spread['spread_std'],
@@ -168,9 +178,12 @@ def power_report(accuracies: Dict[str, List[float]], random_cells: Sequence[str]
         criterion_met=spread['criterion_met'],
         noise_ceiling_tau=ceiling['kendall_tau'],
         noise_ceiling_tau_interval=ceiling['kendall_tau_interval'],
+        noise_ceiling_basis='Kendall tau between training seed 0 and seed 1 of every ranking '
+        'cell',
         resolvable_difference=resolvable_difference(difference_std, search_seeds),
-        resolvable_difference_basis=f'predicted for {search_seeds} paired search seeds whose '
-        f'cells are as spread as random cells (difference std {difference_std:.3f})')
+        resolvable_difference_basis=f'half width of the 95 % t interval of the mean paired '
+        f'difference, predicted for {search_seeds} search seeds whose cells are as spread as '
+        f'random cells (difference std sqrt(2) x cell spread = {difference_std:.3f})')
 
 
 # ---------------------------------------------------------------------------- stand-alone
@@ -217,6 +230,16 @@ def proxy_config(proxy: Dict[str, Any], data_root: str, validation: Sequence[int
     ])
 
 
+def library_version(name: str) -> str:
+    """The installed version of a library: its distribution's (torch without the build's
+    ``+cu...`` suffix, so CPU and GPU wheels of a release share results), else its module's
+    (mmcv installed as ``mmcv-lite``)."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return importlib.import_module(name).__version__
+
+
 def code_digest(config_text: str, recipe: str, code: Sequence[str]) -> str:
     """Digest of a generated config (written without the paths of the data and the recipe,
     so that the journal moves with the repository), its recipe, the code that runs it (glob
@@ -229,7 +252,7 @@ def code_digest(config_text: str, recipe: str, code: Sequence[str]) -> str:
         with open(path, 'rb') as f:
             digest.update(f.read())
     for library in LIBRARIES:
-        digest.update(f'{library}=={importlib.metadata.version(library)}'.encode())
+        digest.update(f'{library}=={library_version(library)}'.encode())
     return digest.hexdigest()[:12]
 
 
@@ -264,6 +287,8 @@ class StandAlone:
         if self._train_tool is None:
             self._train_tool = load_tool('train')
         name = f'{hashlib.sha256(cell.encode()).hexdigest()[:10]}_seed{seed}'
+        # MMEngine's Runner only ever turns this on (a search's does): as the recipe says
+        torch.backends.cudnn.benchmark = False
         start = time.perf_counter()
         runner = self._train_tool.main([
             self.config, '--work-dir', osp.join(self.runs, name), '--cfg-options',
@@ -392,7 +417,9 @@ class Searches:
         return self._tool
 
     def method_dir(self, method: str) -> str:
-        return osp.join(self.work_dir, 'searches', method)
+        """Where ``method``'s seeds search: named by the digest, so that a search of other
+        code or another config is never resumed or read."""
+        return osp.join(self.work_dir, 'searches', self.digest, method)
 
     def run(self, method: str, seeds: Sequence[int]) -> None:
         """Run (or resume) ``seeds`` of ``method`` in its work dir."""
@@ -437,18 +464,20 @@ class Searches:
 
 # ---------------------------------------------------------------------------- estimators
 def estimator_scores(setting: Dict[str, Any], searches: Searches, data_root: str,
-                     cells: Sequence[str]) -> Dict[str, Any]:
+                     cells: Sequence[str], digest: str) -> Dict[str, Any]:
     """Every estimator's score of ``cells`` (higher is better), from the final weight set of
-    RelativeNAS seed 0 (training-free scores also from the initial one), on its split.
+    RelativeNAS seed 0 (training-free scores also from the initial one), on its split; and
+    which weight set that was (the final genotype of that search).
 
     (a) ``one_epoch``: minus the validation loss of the paper's estimate (the teacher's
-    criterion), once per data order; ``one_epoch_accuracy``: its validation accuracy;
-    (b) ``recalibrated_bn``: :class:`~mmrnas.engine.estimators.RecalibratedBNEstimator`;
-    (c) ``whole_validation``: the paper's estimate validated on the whole validation split
-    instead of the search's validation half; (d) ``train_loss``: minus the training loss of
-    the estimate's epoch; (e) ``params``, ``mult_adds`` (the search network's) and ``synflow``,
-    ``naswot`` (:mod:`mmrnas.engine.estimators.zero_cost`), at the final and the initial
-    weights."""
+    criterion), once per data order (the data generator and PyTorch's seeded with it);
+    ``one_epoch_accuracy``: its validation accuracy; (b) ``recalibrated_bn``:
+    :class:`~mmrnas.engine.estimators.RecalibratedBNEstimator`; (c) ``whole_validation``: the
+    paper's estimate validated on the whole validation split instead of the search's
+    validation half; (d) ``train_loss``: minus the training loss of the estimate's epoch;
+    (e) ``params``, ``mult_adds`` (the search network's) and ``synflow``, ``naswot``
+    (:mod:`mmrnas.engine.estimators.zero_cost`, one training batch), at the final and the
+    initial weights."""
     from mmrnas.datasets import build_search_split
     from mmrnas.engine import load_search_checkpoint
     from mmrnas.engine.estimators import ZERO_COST_SCORES
@@ -469,13 +498,15 @@ def estimator_scores(setting: Dict[str, Any], searches: Searches, data_root: str
             proxy, setting['search'], osp.abspath(data_root),
             f'list(range({pool})) + list(range({low}, {high}))', estimator=estimator))
         tool = searches.tool
-        args = tool.parse_args([config, '--work-dir', osp.join(searches.work_dir, 'estimates',
-                                                               name)])
+        args = tool.parse_args([config, '--work-dir',
+                                osp.join(searches.work_dir, 'estimates', digest, name)])
         loop = tool.prepare(tool.seed_config(tool.load_search_config(args), args, 0,
                                              False)).train_loop
         if name == 'one_epoch':  # training-free scores at the initial weights
-            inputs = next(loop.estimator.trainer.train_set.batches(
-                setting['score_batch'], torch.Generator().manual_seed(0)))[0]
+            train_set = loop.estimator.trainer.train_set
+            inputs = next(train_set.batches(
+                setting['score_batch'],
+                torch.Generator(device=train_set.device).manual_seed(0)))[0]
             for score, function in ZERO_COST_SCORES.items():
                 scores[f'{score}_init'] = [function(loop.model.extract(g), inputs)
                                            for g in genotypes]
@@ -483,10 +514,11 @@ def estimator_scores(setting: Dict[str, Any], searches: Searches, data_root: str
         validations = dict(search=split['val'], whole=whole) if name == 'one_epoch' else dict(
             search=split['val'])
         for validation, val_indices in validations.items():
-            loop.estimator.use_split(*build_search_split(loop.dataset, split['train'],
-                                                         val_indices, loop.device))
+            loop.estimator.use_split(*build_search_split(
+                loop.dataset, split['train'], val_indices, loop.device, loop.data_placement))
             for order in range(setting['estimate_orders'] if validation == 'search' else 1):
                 loop.data_generator.manual_seed(order)
+                torch.manual_seed(order)  # drop-path masks
                 results = loop.estimate_genotypes(genotypes)
                 key = name if validation == 'search' else 'whole_validation'
                 suffix = f'_order{order}' if order else ''
@@ -501,7 +533,8 @@ def estimator_scores(setting: Dict[str, Any], searches: Searches, data_root: str
                         proxy['size'], in_channels=1)
     scores['params'] = [float(cost(g)['params']) for g in genotypes]
     scores['mult_adds'] = [float(cost(g)['mult_adds']) for g in genotypes]
-    return scores
+    return dict(scores=scores, weight_set=dict(search='relativenas seed 0',
+                                               final_genotype=state['final']['genotype']))
 
 
 def two_level_correlations(scores: Sequence[float], standalone: Sequence[Sequence[float]],
@@ -527,11 +560,13 @@ def two_level_correlations(scores: Sequence[float], standalone: Sequence[Sequenc
         x, y = scores[rows], runs[rows[:, None], seeds].mean(axis=1)
         if np.ptp(x) > 0 and np.ptp(y) > 0:
             samples.append(measures(x, y))
-    samples = np.asarray(samples)
+    samples = np.asarray(samples).reshape(-1, 3)
 
     def interval(column):
-        return [float(np.percentile(samples[:, column], 2.5)),
-                float(np.percentile(samples[:, column], 97.5))]
+        if not len(samples):  # every resample had a constant side
+            return None
+        return [float(np.nanpercentile(samples[:, column], 2.5)),
+                float(np.nanpercentile(samples[:, column], 97.5))]
 
     return dict(kendall_tau=float(point[0]), kendall_tau_interval=interval(0),
                 spearman_rho=float(point[1]), spearman_rho_interval=interval(1),
@@ -571,6 +606,16 @@ def compare_methods(setting: Dict[str, Any], searches: Searches, standalone: Sta
 
 
 # ---------------------------------------------------------------------------- main
+def data_identity(data_root: str) -> Dict[str, str]:
+    """SHA-256 of the four unpacked files (a journal belongs to one data set)."""
+    identity = {}
+    for name in sorted(os.listdir(data_root)):
+        if name.endswith('-ubyte'):
+            with open(osp.join(data_root, name), 'rb') as f:
+                identity[name] = hashlib.sha256(f.read()).hexdigest()
+    return identity
+
+
 def test_images(data_root: str) -> int:
     """Number of images in the test file (its idx header)."""
     with open(osp.join(data_root, 't10k-labels-idx1-ubyte'), 'rb') as f:
@@ -604,11 +649,13 @@ def plot(results: Dict[str, Any], prefix: str) -> List[str]:
     paths = []
     estimators = results.get('estimators')
     if estimators:
-        names = sorted(estimators, key=lambda name: estimators[name]['kendall_tau'])
+        names = sorted((name for name in estimators
+                        if not math.isnan(estimators[name]['kendall_tau'])),
+                       key=lambda name: estimators[name]['kendall_tau'])
         fig, ax = plt.subplots(figsize=(6, 0.3 * len(names) + 1.4))
         for row, name in enumerate(names):
-            low, high = estimators[name]['kendall_tau_interval']
-            ax.plot([low, high], [row, row], color='tab:gray')
+            if estimators[name]['kendall_tau_interval']:
+                ax.plot(estimators[name]['kendall_tau_interval'], [row, row], color='tab:gray')
             ax.plot(estimators[name]['kendall_tau'], row, 'o',
                     color='tab:red' if name == 'one_epoch' else 'tab:blue')
         ceiling = results['power']['noise_ceiling_tau']
@@ -622,7 +669,7 @@ def plot(results: Dict[str, Any], prefix: str) -> List[str]:
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
 
-        best = max((n for n in estimators if n != 'one_epoch'),
+        best = max((n for n in names if n != 'one_epoch'),
                    key=lambda n: estimators[n]['kendall_tau'])
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
         for ax, name in zip(axes, ('one_epoch', best)):
@@ -669,12 +716,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--data-root', default=osp.join('data', 'fashion_mnist'),
                         help='unpacked Fashion-MNIST (tools/dataset_converters/fashion_mnist.py)')
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'search_quality_fashion_mnist'))
-    parser.add_argument('--out', default=osp.join(ROOT, 'benchmarks', 'results',
-                                                  'search_quality_fashion_mnist_cpu.json'))
-    parser.add_argument('--journal', default=osp.join(ROOT, 'benchmarks', 'results',
-                                                      'search_quality_fashion_mnist_cpu.jsonl'),
-                        help='finished trainings, searches and estimates, one JSON line each '
-                        '(kept with the results, so that a run continues on another machine)')
+    parser.add_argument('--out', help='the results (default: benchmarks/results/'
+                        'search_quality_fashion_mnist_cpu.json; with --mini, in the work dir)')
+    parser.add_argument('--journal', help='finished trainings, searches and estimates, one JSON '
+                        'line each (default: beside --out, so that a run continues on another '
+                        'machine)')
     parser.add_argument('--until', choices=STAGES, default=STAGES[-1],
                         help='the last stage to run (the JSON holds the stages run)')
     parser.add_argument('--mini', action='store_true', help='miniature setting (tests)')
@@ -683,9 +729,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error(f'no unpacked Fashion-MNIST in {args.data_root}: run python '
                      f'tools/dataset_converters/fashion_mnist.py first')
     setting = MINI if args.mini else FULL
+    if args.out is None:
+        args.out = osp.join(args.work_dir, 'search_quality_fashion_mnist_mini.json') \
+            if args.mini else osp.join(RESULTS, 'search_quality_fashion_mnist_cpu.json')
+    if args.journal is None:
+        args.journal = osp.splitext(args.out)[0] + '.jsonl'
     stages = STAGES[:STAGES.index(args.until) + 1]
     os.makedirs(args.work_dir, exist_ok=True)
     journal = Journal(args.journal)
+    data = data_identity(args.data_root)
+    if journal.get('data', lambda: data) != data:
+        parser.error(f'{args.journal} holds results of other data than {args.data_root} '
+                     f'(SHA-256 of the files differ): give another --journal')
     start = time.perf_counter()
     results: Dict[str, Any] = dict(
         device=device_name(), commit=commit(), torch=torch.__version__,
@@ -710,9 +765,18 @@ def main(argv: Optional[List[str]] = None) -> int:
                        references=ranking.pop('references'), ranking=ranking)
     if 'estimators' in stages:
         cells = [cell['genotype'] for cell in results['cells']]
-        scores = journal.get(
-            f'estimates/{searches.digest}/{hashlib.sha256(str(cells).encode()).hexdigest()[:12]}',
-            lambda: estimator_scores(setting, searches, args.data_root, cells))
+        digest = code_digest(search_config(proxy, setting['search'], 'DATA', 'POOL', 'RECIPE') +
+                             repr((cells, setting)), SEARCH_CONFIG, ESTIMATE_CODE)
+        estimates = journal.get(f'estimates/{digest}',
+                                lambda: estimator_scores(setting, searches, args.data_root,
+                                                         cells, digest))
+        searched = searches.result('relativenas', 0)['genotype']
+        if estimates['weight_set']['final_genotype'] != searched:
+            raise RuntimeError(f'the estimates come from a search of RelativeNAS seed 0 that '
+                               f'found {estimates["weight_set"]["final_genotype"]}, but the '
+                               f'journaled search found {searched}: remove one of them')
+        scores = estimates['scores']
+        results['estimates_weight_set'] = estimates['weight_set']
         for index, cell in enumerate(results['cells']):
             cell['scores'] = {name: values[index] for name, values in scores.items()}
         results['estimators'] = rank_estimators(scores, results['cells'], setting['bootstrap'])

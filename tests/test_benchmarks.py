@@ -147,6 +147,8 @@ def test_search_quality_journal_keeps_finished_work(tmp_path):
     again = search_quality.Journal(str(tmp_path / 'journal.jsonl'))
     assert again.get('a', lambda: 1 / 0) == 1
     assert again.get('b', lambda: 2) == 2
+    # the entry written after the cut-off line is kept, on a line of its own
+    assert search_quality.Journal(str(tmp_path / 'journal.jsonl')).entries == dict(a=1, b=2)
 
 
 @pytest.mark.slow
@@ -269,7 +271,7 @@ def unpacked_fashion_mnist(folder, train: int = 60, test: int = 20) -> None:
 
 
 @pytest.mark.slow
-def test_fashion_mnist_search_quality_miniature(tmp_path, monkeypatch):
+def test_fashion_mnist_search_quality_miniature(tmp_path, monkeypatch, capsys):
     """Every stage on tiny files through tools/train.py and tools/search.py; run again, it
     trains, searches and estimates nothing and writes the same numbers."""
     torch.set_num_threads(1)
@@ -303,7 +305,10 @@ def test_fashion_mnist_search_quality_miniature(tmp_path, monkeypatch):
                               'quality_methods.png']
     # the journal keys name the code: a training from other code is not reused
     keys = [json.loads(line)['key'] for line in journal.read_text().splitlines()]
-    assert keys[0].startswith('standalone/mini/') and len(keys[0].split('/')[2]) == 12
+    assert keys[0] == 'data'  # the journal belongs to these files
+    assert keys[1].startswith('standalone/mini/') and len(keys[1].split('/')[2]) == 12
+    assert any(key.startswith('search/relativenas/') for key in keys)
+    assert any(key.startswith('estimates/') for key in keys)
     recorded = journal.read_text()
 
     def nothing_again(*args, **kwargs):
@@ -317,3 +322,9 @@ def test_fashion_mnist_search_quality_miniature(tmp_path, monkeypatch):
     second = json.loads(out.read_text())
     for key in ('calibration', 'power', 'cells', 'estimators', 'methods', 'paired_difference'):
         assert second[key] == first[key], key
+    # another data set is refused with this journal
+    (data / 't10k-labels-idx1-ubyte').write_bytes(
+        (data / 't10k-labels-idx1-ubyte').read_bytes()[:-1] + b'\x01')
+    with pytest.raises(SystemExit):
+        search_quality_fashion_mnist.main(argv)
+    assert 'holds results of other data' in capsys.readouterr().err

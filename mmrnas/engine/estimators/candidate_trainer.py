@@ -115,7 +115,8 @@ class CandidateTrainer:
             interleave). Defaults to False.
         bn_recalibration_batches (int): Before validating, re-estimate every BatchNorm's
             running statistics as the plain average over this many training batches (train
-            mode, training augmentation, no gradients; momentum restored afterwards), instead
+            mode, training augmentation, no gradients, no drop path on a candidate with a
+            ``drop_path_rate``; momentum and rate restored afterwards), instead
             of the running averages the epoch left (a deviation from the reference, which
             validates with the latter; 0, the default, keeps the reference). The recalibrated
             statistics are part of the state written back.
@@ -272,24 +273,35 @@ class CandidateTrainer:
     def _recalibrate_steps(self, candidate: nn.Module,
                            generator: torch.Generator) -> Generator[None, None, None]:
         """Reset the running statistics of ``candidate``'s BatchNorms and average them over
-        ``bn_recalibration_batches`` training batches (eagerly), yielding after every batch."""
+        ``bn_recalibration_batches`` training batches (eagerly, drop path off, as validation
+        runs), yielding after every batch. Batch ``i`` enters with momentum ``1 / (i + 1)``:
+        the plain average, without reading a counter back from the device; the momenta and
+        the drop-path rate are restored however the steps end."""
         norms = [module for module in candidate.modules()
                  if isinstance(module, nn.modules.batchnorm._BatchNorm)
                  and module.track_running_stats]
         momenta = [norm.momentum for norm in norms]
-        for norm in norms:
-            norm.reset_running_stats()
-            norm.momentum = None  # a cumulative average over the batches
-        candidate.train()
+        drop_path_rate = getattr(candidate, 'drop_path_rate', None)
         batches = self._shards(
             self.train_set.batches(self.batch_size, generator, augment=self.train_augment))
-        for _, (inputs, _labels, _size, shard) in zip(range(self.bn_recalibration_batches),
-                                                     batches):
-            with torch.no_grad(), shard, self._autocast():
-                candidate(inputs)
-            yield
-        for norm, momentum in zip(norms, momenta):
-            norm.momentum = momentum
+        try:
+            if drop_path_rate is not None:
+                candidate.drop_path_rate = 0.0
+            for norm in norms:
+                norm.reset_running_stats()
+            candidate.train()
+            for index, (inputs, _labels, _size, shard) in zip(
+                    range(self.bn_recalibration_batches), batches):
+                for norm in norms:
+                    norm.momentum = 1.0 / (index + 1)
+                with torch.no_grad(), shard, self._autocast():
+                    candidate(inputs)
+                yield
+        finally:
+            for norm, momentum in zip(norms, momenta):
+                norm.momentum = momentum
+            if drop_path_rate is not None:
+                candidate.drop_path_rate = drop_path_rate
 
     def _estimate_steps(self, candidate: nn.Module, lr: float, generator: torch.Generator
                         ) -> Generator[None, None, Tuple[torch.Tensor, torch.Tensor]]:

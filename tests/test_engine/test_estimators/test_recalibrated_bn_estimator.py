@@ -35,6 +35,10 @@ def norms(module):
 def test_statistics_are_the_plain_average_over_the_batches():
     train, val = halves()
     plain, recalibrated = candidate(), candidate()
+    recalibrated.drop_path_rate = plain.drop_path_rate = 0.2
+    rates = []
+    norms(recalibrated)[0].register_forward_pre_hook(
+        lambda m, inputs: rates.append((m.training, recalibrated.drop_path_rate)))
     results = []
     for net, batches in ((plain, 0), (recalibrated, 3)):
         trainer = CandidateTrainer(train, val, torch.Generator().manual_seed(0), batch_size=128,
@@ -50,6 +54,10 @@ def test_statistics_are_the_plain_average_over_the_batches():
     # what the statistics are: the mean of the three batches' statistics, written back
     first = norms(recalibrated)[0]
     assert first.momentum == 0.1 and first.num_batches_tracked.item() == 3
+    # trained with drop path, recalibrated without, validated without; the rate restored
+    phases = [rate for i, rate in enumerate(rates) if i == 0 or rates[i - 1] != rate]
+    assert phases == [(True, 0.2), (True, 0.0), (False, 0.2)]
+    assert rates.count((True, 0.0)) == 3 and recalibrated.drop_path_rate == 0.2
     assert torch.equal(results[1].state[next(k for k in results[1].state
                                              if k.endswith('running_mean'))],
                        first.running_mean)
@@ -79,7 +87,13 @@ def test_the_part_is_built_from_the_config_and_records_it():
         'precision': 'fp32', 'channels_last': False, 'cuda_graph': False,
         'concurrent_pairs': False})
     assert isinstance(estimator, RecalibratedBNEstimator) and estimator.batches == 5
-    assert estimator.settings == dict(estimator=dict(type='RecalibratedBNEstimator', batches=5))
+    options = dict(precision='fp32', channels_last=False, cuda_graph=False,
+                   concurrent_pairs=False)
+    assert estimator.settings == dict(estimator=dict(type='RecalibratedBNEstimator', batches=5,
+                                                     **options))
+    # the default spelled out or not: the same settings (a resume accepts either)
+    assert build_search_estimator(dict(type='RecalibratedBNEstimator'), options).settings == \
+        build_search_estimator(dict(type='RecalibratedBNEstimator', batches=20), options).settings
     train, val = halves()
     estimator.setup(train, val, torch.Generator(), 128, 300, dict(type='SGD', momentum=0.9),
                     5.0, 2.0, None, None)

@@ -51,7 +51,10 @@ def test_scores_of_candidates_leave_them_unchanged_and_order_cells():
         assert candidate.training
         for key, value in candidate.state_dict().items():
             assert torch.equal(value, state[key]), key
-        # deterministic
+        # deterministic, and drop path does not enter the scores
         assert scores[-1] == (synflow_score(candidate, inputs), naswot_score(candidate, inputs))
+        dropping = weight_set.extract(genotype, drop_path_rate=0.5)
+        assert scores[-1] == (synflow_score(dropping, inputs), naswot_score(dropping, inputs))
+        assert dropping.drop_path_rate == 0.5
     assert all(math.isfinite(s) and s > 0 for pair in scores for s in pair)
     assert len({pair[0] for pair in scores}) == 3  # the cells differ
