@@ -322,6 +322,15 @@ def estimate_all(tool, work_dir: str, options: List[str], seed: int, checkpoint:
 
 
 # ---------------------------------------------------------------------------- plots
+def save_figure(fig, path: str) -> str:
+    """Lay out, write (110 dpi) and close a matplotlib figure; its path."""
+    import matplotlib.pyplot as plt
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot(results: Dict[str, Any], out_prefix: str) -> List[str]:
     import matplotlib
     matplotlib.use('Agg')
@@ -340,10 +349,7 @@ def plot(results: Dict[str, Any], out_prefix: str) -> List[str]:
     ax.set_title(f'Kendall tau {ranking["kendall_tau"]:.2f} '
                  f'[{ranking["kendall_tau_interval"][0]:.2f}, '
                  f'{ranking["kendall_tau_interval"][1]:.2f}]', fontsize=9)
-    fig.tight_layout()
-    paths.append(f'{out_prefix}_ranking.png')
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save_figure(fig, f'{out_prefix}_ranking.png'))
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     labels, means, stds = [], [], []
@@ -361,10 +367,7 @@ def plot(results: Dict[str, Any], out_prefix: str) -> List[str]:
     low = min(m - s for m, s in zip(means, stds))
     ax.set_ylim(max(0, low - 3), 100)
     ax.set_ylabel('stand-alone test accuracy (%)')
-    fig.tight_layout()
-    paths.append(f'{out_prefix}_methods.png')
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(save_figure(fig, f'{out_prefix}_methods.png'))
     return paths
 
 

@@ -77,6 +77,7 @@ from search_quality import (  # noqa: E402
     mean_std,
     random_genotypes,
     rank_correlations,
+    save_figure,
     seed_spread,
 )
 
@@ -664,10 +665,7 @@ def plot(results: Dict[str, Any], prefix: str) -> List[str]:
         ax.set_yticks(range(len(names)), names, fontsize=8)
         ax.set_xlabel('Kendall tau with stand-alone test accuracy (95 % interval)')
         ax.legend(fontsize=7, loc='lower right')
-        fig.tight_layout()
-        paths.append(f'{prefix}_estimators.png')
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
+        paths.append(save_figure(fig, f'{prefix}_estimators.png'))
 
         best = max((n for n in names if n != 'one_epoch'),
                    key=lambda n: estimators[n]['kendall_tau'])
@@ -682,10 +680,7 @@ def plot(results: Dict[str, Any], prefix: str) -> List[str]:
             ax.set_xlabel(f'{name} (higher is better)')
             ax.set_title(f'tau {estimators[name]["kendall_tau"]:.2f}', fontsize=9)
         axes[0].set_ylabel('stand-alone test accuracy (%)')
-        fig.tight_layout()
-        paths.append(f'{prefix}_ranking.png')
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
+        paths.append(save_figure(fig, f'{prefix}_ranking.png'))
     methods = results.get('methods')
     if methods:
         fig, ax = plt.subplots(figsize=(6, 3.6))
@@ -704,10 +699,7 @@ def plot(results: Dict[str, Any], prefix: str) -> List[str]:
         ax.set_ylim(min(m - sd for m, sd in zip(means, stds)) - 2,
                     max(m + sd for m, sd in zip(means, stds)) + 1)
         ax.set_ylabel('stand-alone test accuracy (%)')
-        fig.tight_layout()
-        paths.append(f'{prefix}_methods.png')
-        fig.savefig(paths[-1], dpi=110)
-        plt.close(fig)
+        paths.append(save_figure(fig, f'{prefix}_methods.png'))
     return paths
 
 
