@@ -102,11 +102,19 @@ SEARCH_CODE = ('tools/search.py', 'mmrnas/search/*.py', 'mmrnas/engine/*.py',
                'mmrnas/models/supernets/*.py', 'mmrnas/models/cells/*.py',
                'mmrnas/models/ops/*.py', 'mmrnas/models/utils/*.py', 'mmrnas/structures/*.py',
                'configs/_base_/search_runtime.py')
-#: Besides the search code, what decides the estimators' scores.
-ESTIMATE_CODE = SEARCH_CODE + ('mmrnas/engine/estimators/recalibrated_bn_estimator.py',
-                               'mmrnas/engine/estimators/zero_cost.py',
-                               'benchmarks/search_quality_fashion_mnist.py')
+#: The estimators besides the default, which a search with one of them also runs.
+ESTIMATOR_CODE = tuple(f'mmrnas/engine/estimators/{name}.py' for name in (
+    'recalibrated_bn_estimator', 'training_free_estimator', 'zero_cost'))
+#: What decides the ranking's estimates.
+ESTIMATE_CODE = SEARCH_CODE + ESTIMATOR_CODE + ('benchmarks/search_quality_fashion_mnist.py', )
 METHODS = dict(relativenas='slow_fast', random='random')
+#: The estimate the search runs by default (the paper's), by its name in the ranking.
+DEFAULT_ESTIMATOR = 'one_epoch'
+#: Estimators of the ranking that can drive a search: ``train_cfg.estimator`` of each.
+SEARCH_ESTIMATORS = dict(
+    recalibrated_bn="dict(type='RecalibratedBNEstimator', batches={recalibration_batches})",
+    synflow_init="dict(type='TrainingFreeEstimator', score='synflow', batch_size={score_batch})",
+    naswot_init="dict(type='TrainingFreeEstimator', score='naswot', batch_size={score_batch})")
 LIBRARIES = ('torch', 'mmengine', 'mmcv', 'mmpretrain', 'numpy')
 LIBRARY_GENOTYPES = ('RelativeNAS', 'DARTS_V2')
 
@@ -396,19 +404,22 @@ def search_config(proxy: Dict[str, Any], search: Dict[str, Any], data_root: str,
 
 
 class Searches:
-    """``tools/search.py --seeds`` on the pool with RelativeNAS's update or random redraws;
-    each seed's result journaled under a digest of the config and the search code."""
+    """``tools/search.py --seeds`` on the pool with RelativeNAS's update or random redraws,
+    with the default estimator or ``estimator`` (a dict's text); each seed's result journaled
+    under a digest of the config and the search code."""
 
     def __init__(self, setting: Dict[str, Any], proxy: Dict[str, Any], data_root: str,
-                 work_dir: str, journal: Journal):
+                 work_dir: str, journal: Journal, estimator: str = ''):
         self.setting, self.proxy, self.journal = setting, proxy, journal
         self.work_dir = work_dir
         pool = str(proxy['train_images'])
-        self.config = osp.join(work_dir, 'configs', 'search.py')
+        text = search_config(proxy, setting['search'], 'DATA', pool, 'RECIPE', estimator)
+        self.digest = code_digest(text, SEARCH_CONFIG,
+                                  SEARCH_CODE + (ESTIMATOR_CODE if estimator else ()))
+        self.config = osp.join(work_dir, 'configs', f'search_{self.digest}.py')
         atomic_write(self.config, search_config(proxy, setting['search'],
-                                                osp.abspath(data_root), pool))
-        self.digest = code_digest(search_config(proxy, setting['search'], 'DATA', pool,
-                                                'RECIPE'), SEARCH_CONFIG, SEARCH_CODE)
+                                                osp.abspath(data_root), pool,
+                                                estimator=estimator))
         self._tool = None
 
     @property
@@ -539,29 +550,35 @@ def estimator_scores(setting: Dict[str, Any], searches: Searches, data_root: str
 
 
 def two_level_correlations(scores: Sequence[float], standalone: Sequence[Sequence[float]],
-                           resamples: int, seed: int = 0) -> Dict[str, Any]:
+                           resamples: int, seed: int = 0,
+                           baseline: Optional[Sequence[float]] = None) -> Dict[str, Any]:
     """Kendall tau, Spearman rho and top-5 overlap of ``scores`` with the stand-alone mean of
     each cell, with 95 % bootstrap intervals that resample cells and, within each, its
-    stand-alone seeds (with replacement)."""
+    stand-alone seeds (with replacement); with a ``baseline`` estimator's scores of the same
+    cells also the gain in tau over it, with its interval from the same resamples."""
     from scipy.stats import kendalltau, spearmanr
     scores = np.asarray(scores, dtype=float)
+    against = None if baseline is None else np.asarray(baseline, dtype=float)
     runs = np.asarray(standalone, dtype=float)
     rng = np.random.default_rng(seed)
 
-    def measures(x, y):
+    def measures(rows, y):
+        x = scores[rows]
         top = min(5, len(x))
         overlap = len(set(np.argsort(-x)[:top]) & set(np.argsort(-y)[:top])) / top
-        return kendalltau(x, y)[0], spearmanr(x, y)[0], overlap
+        tau = kendalltau(x, y)[0]
+        gain = math.nan if against is None else tau - kendalltau(against[rows], y)[0]
+        return tau, spearmanr(x, y)[0], overlap, gain
 
-    point = measures(scores, runs.mean(axis=1))
+    point = measures(np.arange(len(scores)), runs.mean(axis=1))
     samples = []
     for _ in range(resamples):
         rows = rng.integers(0, len(scores), len(scores))
         seeds = rng.integers(0, runs.shape[1], (len(rows), runs.shape[1]))
-        x, y = scores[rows], runs[rows[:, None], seeds].mean(axis=1)
-        if np.ptp(x) > 0 and np.ptp(y) > 0:
-            samples.append(measures(x, y))
-    samples = np.asarray(samples).reshape(-1, 3)
+        y = runs[rows[:, None], seeds].mean(axis=1)
+        if np.ptp(scores[rows]) > 0 and np.ptp(y) > 0:
+            samples.append(measures(rows, y))
+    samples = np.asarray(samples).reshape(-1, 4)
 
     def interval(column):
         if not len(samples):  # every resample had a constant side
@@ -569,10 +586,13 @@ def two_level_correlations(scores: Sequence[float], standalone: Sequence[Sequenc
         return [float(np.nanpercentile(samples[:, column], 2.5)),
                 float(np.nanpercentile(samples[:, column], 97.5))]
 
-    return dict(kendall_tau=float(point[0]), kendall_tau_interval=interval(0),
-                spearman_rho=float(point[1]), spearman_rho_interval=interval(1),
-                top5_overlap=float(point[2]), top5_overlap_interval=interval(2),
-                bootstrap_resamples=len(samples))
+    result = dict(kendall_tau=float(point[0]), kendall_tau_interval=interval(0),
+                  spearman_rho=float(point[1]), spearman_rho_interval=interval(1),
+                  top5_overlap=float(point[2]), top5_overlap_interval=interval(2),
+                  bootstrap_resamples=len(samples))
+    if against is not None:
+        result.update(tau_gain=float(point[3]), tau_gain_interval=interval(3))
+    return result
 
 
 # ---------------------------------------------------------------------------- methods
@@ -585,24 +605,27 @@ def paired_difference(first: Sequence[float], second: Sequence[float]) -> Dict[s
                 std=statistics.stdev(differences))
 
 
-def compare_methods(setting: Dict[str, Any], searches: Searches, standalone: StandAlone,
-                    random_cell_mean: float) -> Dict[str, Any]:
-    """Stage 4: every method's found cells retrained stand-alone; the paired difference."""
+def compare_methods(setting: Dict[str, Any], variants: Dict[str, Searches],
+                    standalone: StandAlone, random_cell_mean: float) -> Dict[str, Any]:
+    """Stage 4: every method's found cells retrained stand-alone, for each estimator variant
+    (``{suffix: searches}``: ``''`` for the default estimate); methods named
+    ``<method><suffix>``."""
     methods = {}
-    for method in METHODS:
-        seeds = []
-        for seed in range(setting['search_seeds']):
-            found = searches.result(method, seed)
-            tests = [run['test_accuracy']
-                     for run in standalone.results(found['genotype'],
-                                                   setting['standalone_seeds'])]
-            seeds.append(dict(found, seed=seed, test_accuracy=statistics.fmean(tests),
-                              test_accuracy_per_training_seed=tests))
-        tests = [seed['test_accuracy'] for seed in seeds]
-        methods[method] = dict(seeds=seeds, **mean_std(tests),
-                               distinct_genotypes=len({seed['genotype'] for seed in seeds}),
-                               improvement_over_mean_random_cell=statistics.fmean(tests) -
-                               random_cell_mean)
+    for suffix, searches in variants.items():
+        for method in METHODS:
+            seeds = []
+            for seed in range(setting['search_seeds']):
+                found = searches.result(method, seed)
+                tests = [run['test_accuracy']
+                         for run in standalone.results(found['genotype'],
+                                                       setting['standalone_seeds'])]
+                seeds.append(dict(found, seed=seed, test_accuracy=statistics.fmean(tests),
+                                  test_accuracy_per_training_seed=tests))
+            tests = [seed['test_accuracy'] for seed in seeds]
+            methods[method + suffix] = dict(
+                seeds=seeds, **mean_std(tests),
+                distinct_genotypes=len({seed['genotype'] for seed in seeds}),
+                improvement_over_mean_random_cell=statistics.fmean(tests) - random_cell_mean)
     return methods
 
 
@@ -631,14 +654,24 @@ def rank_estimators(scores: Dict[str, List[float]], cells: List[Dict[str, Any]],
     """Every estimator's correlation with the stand-alone accuracies (repeat data orders
     aside: they measure how far an estimate repeats)."""
     standalone = [cell['standalone_test_accuracy'] for cell in cells]
-    ranked = {name: two_level_correlations(values, standalone, resamples)
-              for name, values in scores.items() if '_order' not in name}
+    ranked = {name: two_level_correlations(
+        values, standalone, resamples,
+        baseline=None if name == DEFAULT_ESTIMATOR else scores[DEFAULT_ESTIMATOR])
+        for name, values in scores.items() if '_order' not in name}
     for name, values in scores.items():
         if '_order' in name:
             first = scores[name.split('_order')[0]]
             ranked[name.split('_order')[0]]['tau_with_another_data_order'] = float(
                 rank_correlations(values, first, 2)['kendall_tau'])
     return ranked
+
+
+def clearly_better(ranked: Dict[str, Any]) -> Optional[str]:
+    """The estimator that can drive a search (:data:`SEARCH_ESTIMATORS`) with the highest tau
+    among those whose gain over the default has a 95 % interval above 0; None if none has."""
+    better = [name for name in SEARCH_ESTIMATORS
+              if ranked[name].get('tau_gain_interval') and ranked[name]['tau_gain_interval'][0] > 0]
+    return max(better, key=lambda name: ranked[name]['kendall_tau'], default=None)
 
 
 def plot(results: Dict[str, Any], prefix: str) -> List[str]:
@@ -690,7 +723,9 @@ def plot(results: Dict[str, Any], prefix: str) -> List[str]:
         stds = [methods[m]['std'] for m in methods] + [results['references']['random_cell'][
             'std']]
         ax.bar(range(len(labels)), means, yerr=stds, capsize=4,
-               color=['tab:blue', 'tab:orange', 'tab:gray'][:len(labels)])
+               color=['tab:blue' if label.startswith('relativenas') else 'tab:orange'
+                      if label.startswith('random_') or label == 'random' else 'tab:gray'
+                      for label in labels])
         difference = results['paired_difference']
         ax.set_title(f'relativenas - random: {difference["mean"]:+.2f} points, 95 % '
                      f'[{difference["interval"][0]:+.2f}, {difference["interval"][1]:+.2f}]',
@@ -773,11 +808,18 @@ def main(argv: Optional[List[str]] = None) -> int:
             cell['scores'] = {name: values[index] for name, values in scores.items()}
         results['estimators'] = rank_estimators(scores, results['cells'], setting['bootstrap'])
     if 'methods' in stages:
-        methods = compare_methods(setting, searches, standalone,
+        variants = {'': searches}
+        best = clearly_better(results['estimators'])
+        if best is not None:
+            variants[f'_{best}'] = Searches(setting, proxy, args.data_root, args.work_dir,
+                                            journal, SEARCH_ESTIMATORS[best].format(**setting))
+        methods = compare_methods(setting, variants, standalone,
                                   results['references']['random_cell']['mean'])
-        results.update(methods=methods, paired_difference=paired_difference(
-            [seed['test_accuracy'] for seed in methods['relativenas']['seeds']],
-            [seed['test_accuracy'] for seed in methods['random']['seeds']]))
+        results.update(methods=methods, search_estimator_clearly_better=best)
+        for suffix in variants:
+            results[f'paired_difference{suffix}'] = paired_difference(
+                [seed['test_accuracy'] for seed in methods[f'relativenas{suffix}']['seeds']],
+                [seed['test_accuracy'] for seed in methods[f'random{suffix}']['seeds']])
         results['power']['resolvable_difference_measured'] = resolvable_difference(
             results['paired_difference']['std'], results['paired_difference']['pairs'])
     entries = journal.entries

@@ -1,5 +1,6 @@
 """The GPU check's bookkeeping: before/after per target, failed variants, decision agreement."""
 import json
+import math
 import os
 import os.path as osp
 import statistics
@@ -328,3 +329,41 @@ def test_fashion_mnist_search_quality_miniature(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         search_quality_fashion_mnist.main(argv)
     assert 'holds results of other data' in capsys.readouterr().err
+
+
+def test_fashion_mnist_tau_gain_and_the_clearly_better_estimator():
+    """The gain over the default is measured on the same resamples; an estimator counts as
+    clearly better only when the interval of its gain is above 0 and it can drive a search."""
+    rng = np.random.default_rng(0)
+    truth = np.arange(30, dtype=float)
+    standalone = np.stack([truth + rng.normal(0, 0.3, 30), truth + rng.normal(0, 0.3, 30)], 1)
+    noise = rng.permutation(30).astype(float)
+    perfect = search_quality_fashion_mnist.two_level_correlations(truth, standalone, 300,
+                                                                  baseline=noise)
+    low, high = perfect['tau_gain_interval']
+    assert perfect['kendall_tau'] > 0.9 and 0 < low <= perfect['tau_gain'] <= high
+    same = search_quality_fashion_mnist.two_level_correlations(noise, standalone, 300,
+                                                               baseline=noise)
+    assert same['tau_gain'] == 0 and same['tau_gain_interval'] == [0.0, 0.0]
+    ranked = dict(recalibrated_bn=dict(kendall_tau=0.5, tau_gain_interval=[0.1, 0.6]),
+                  naswot_init=dict(kendall_tau=0.7, tau_gain_interval=[-0.1, 0.9]),
+                  synflow_init=dict(kendall_tau=0.4, tau_gain_interval=[0.05, 0.5]),
+                  params=dict(kendall_tau=0.9, tau_gain_interval=[0.5, 1.0]))
+    assert search_quality_fashion_mnist.clearly_better(ranked) == 'recalibrated_bn'
+    ranked['recalibrated_bn']['tau_gain_interval'] = [-0.2, 0.3]
+    ranked['synflow_init']['tau_gain_interval'] = None
+    assert search_quality_fashion_mnist.clearly_better(ranked) is None
+
+
+def test_fashion_mnist_power_numbers():
+    accuracies = {'a': [90.0, 91.0], 'b': [80.0, 80.0], 'c': [85.0, 86.0], 'd': [70.0, 71.0]}
+    power = search_quality_fashion_mnist.power_report(accuracies, ['a', 'b', 'c'], 10000, 10,
+                                                      50)
+    p = 653 / 8 / 100  # the mean of all eight accuracies
+    assert power['binomial_se'] == pytest.approx(100 * math.sqrt(p * (1 - p) / 10000))
+    assert power['seed_std'] == pytest.approx(math.sqrt(1 / 3))  # variances 0.5, 0, 0.5
+    assert power['cell_spread'] == pytest.approx(statistics.stdev([90.5, 80.0, 85.5]))
+    assert power['noise_ceiling_tau'] == pytest.approx(1.0)
+    # t(0.975, 9) * sqrt(2) * spread / sqrt(10)
+    assert power['resolvable_difference'] == pytest.approx(
+        2.2621571627 * math.sqrt(2) * power['cell_spread'] / math.sqrt(10))
