@@ -139,12 +139,20 @@ def mean_std(values: Sequence[float]) -> Dict[str, float]:
 
 
 # ---------------------------------------------------------------------------- bookkeeping
+class JournalLimit(Exception):
+    """The journal computed as many new entries as it was allowed to in this process."""
+
+
 class Journal:
     """Results kept one JSON line each in ``path``, keyed; a run that stops loses at most the
-    line it was writing (an incomplete last line is ignored)."""
+    line it was writing (an incomplete last line is ignored). With ``max_new``, asking for the
+    entry after ``max_new`` new ones raises :class:`JournalLimit` (a long benchmark can go on
+    in fresh processes)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, max_new: Optional[int] = None):
         self.path = path
+        self.max_new = max_new
+        self.new = 0
         self.entries: Dict[str, Any] = {}
         if osp.exists(path):
             with open(path, 'rb+') as f:  # a line cut off by a stop: the next one starts anew
@@ -162,7 +170,10 @@ class Journal:
 
     def get(self, key: str, compute: Callable[[], Any]) -> Any:
         if key not in self.entries:
+            if self.max_new is not None and self.new >= self.max_new:
+                raise JournalLimit(f'{self.new} new entries in this process')
             value = compute()
+            self.new += 1
             with open(self.path, 'a') as f:
                 f.write(json.dumps(dict(key=key, value=value)) + '\n')
                 f.flush()

@@ -72,6 +72,7 @@ sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 
 from search_quality import (  # noqa: E402
     Journal,
+    JournalLimit,
     commit,
     device_name,
     mean_std,
@@ -750,8 +751,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                         'machine)')
     parser.add_argument('--until', choices=STAGES, default=STAGES[-1],
                         help='the last stage to run (the JSON holds the stages run)')
+    parser.add_argument('--max-new', type=int, help='stop (exit code 3) before the journal '
+                        'entry after this many new ones; run again to continue in a fresh process')
     parser.add_argument('--mini', action='store_true', help='miniature setting (tests)')
     args = parser.parse_args(argv)
+    try:
+        return run(parser, args)
+    except JournalLimit as stop:
+        print(f'stopped after {stop}; run the same command again to continue')
+        return 3
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """The stages up to ``args.until`` (see :func:`main`)."""
     if not osp.isfile(osp.join(args.data_root, 't10k-labels-idx1-ubyte')):
         parser.error(f'no unpacked Fashion-MNIST in {args.data_root}: run python '
                      f'tools/dataset_converters/fashion_mnist.py first')
@@ -763,7 +775,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         args.journal = osp.splitext(args.out)[0] + '.jsonl'
     stages = STAGES[:STAGES.index(args.until) + 1]
     os.makedirs(args.work_dir, exist_ok=True)
-    journal = Journal(args.journal)
+    journal = Journal(args.journal, args.max_new)
     data = data_identity(args.data_root)
     if journal.get('data', lambda: data) != data:
         parser.error(f'{args.journal} holds results of other data than {args.data_root} '

@@ -282,6 +282,10 @@ def test_fashion_mnist_search_quality_miniature(tmp_path, monkeypatch, capsys):
     journal = tmp_path / 'journal.jsonl'
     argv = ['--mini', '--data-root', str(data), '--work-dir', str(tmp_path / 'work'), '--out',
             str(out), '--journal', str(journal)]
+    # a process may stop after a number of new entries; the next one goes on from there
+    assert search_quality_fashion_mnist.main(argv + ['--max-new', '3']) == 3
+    assert len(journal.read_text().splitlines()) == 3 and not out.exists()
+    assert 'stopped after 3 new entries in this process' in capsys.readouterr().out
     assert search_quality_fashion_mnist.main(argv) == 0
     first = json.loads(out.read_text())
     assert first['stages_run'] == ['calibration', 'ranking', 'estimators', 'methods']
