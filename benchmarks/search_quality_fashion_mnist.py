@@ -19,7 +19,8 @@ each, in ``--journal``, which is kept with the results; they are not redone):
 1. ``calibration`` -- random cells (their own seed) trained with ``standalone_seeds`` seeds on
    every proxy in ``PROXIES``, cheapest first, validated on the validation split; the first
    proxy whose cells' mean accuracies spread (sample std) by more than twice the pooled
-   seed-to-seed std is chosen, else the one with the largest ratio (the JSON says so).
+   seed-to-seed std is chosen (later proxies are not trained); if none is, the cheapest whose
+   ratio is within one standard error of the largest (the JSON says which and why).
 2. ``ranking`` -- random cells drawn with another seed than the calibration's, the library's
    RelativeNAS and DARTS_V2 and two weak cells (all max pooling, all skip connections), trained
    on the chosen proxy with ``standalone_seeds`` seeds and tested on the test set: the power
@@ -340,14 +341,34 @@ def calibrate(setting: Dict[str, Any], data_root: str, work_dir: str,
             chosen = spread
             break
     if chosen is None:
-        chosen = max(report, key=lambda entry: entry['ratio'])
+        chosen = cheapest_within_noise(report, setting['calibration_cells'],
+                                       setting['standalone_seeds'])
     return dict(tried=report, chosen=chosen['name'], criterion_met=chosen['criterion_met'],
                 cells=len(cells), cell_seed=CALIBRATION_CELL_SEED,
                 seeds=setting['standalone_seeds'],
                 scored_on=f'validation split: training images {setting["validation"][0]}-'
                 f'{setting["validation"][1] - 1}',
                 criterion='sample std of the cells\' mean validation accuracies > 2 x pooled '
-                'seed-to-seed std')
+                'seed-to-seed std',
+                rule='the first proxy (cheapest first) that meets the criterion; if none does, '
+                'the cheapest whose ratio is within one standard error of the largest ratio '
+                '(a costlier proxy that misses the criterion too buys no power worth its cost)')
+
+
+def ratio_standard_error(ratio: float, cells: int, seeds: int) -> float:
+    """Approximate standard error of a calibration ratio (spread std / pooled seed std) from
+    ``cells`` cells with ``seeds`` seeds each: the relative errors of the two standard
+    deviations (``1 / sqrt(2 df)``, df ``cells - 1`` and ``cells * (seeds - 1)``) combined."""
+    return ratio * math.sqrt(1 / (2 * (cells - 1)) + 1 / (2 * cells * (seeds - 1)))
+
+
+def cheapest_within_noise(report: List[Dict[str, Any]], cells: int,
+                          seeds: int) -> Dict[str, Any]:
+    """The first (cheapest) proxy of ``report`` whose ratio is within one standard error of
+    the largest ratio."""
+    best = max(report, key=lambda entry: entry['ratio'])
+    margin = ratio_standard_error(best['ratio'], cells, seeds)
+    return next((entry for entry in report if entry['ratio'] >= best['ratio'] - margin), best)
 
 
 def ranking_cells(setting: Dict[str, Any]) -> Dict[str, str]:

@@ -371,3 +371,15 @@ def test_fashion_mnist_power_numbers():
     # t(0.975, 9) * sqrt(2) * spread / sqrt(10)
     assert power['resolvable_difference'] == pytest.approx(
         2.2621571627 * math.sqrt(2) * power['cell_spread'] / math.sqrt(10))
+
+
+def test_fashion_mnist_calibration_takes_the_cheapest_proxy_within_the_noise():
+    """Neither meets the criterion: a costlier proxy with a ratio inside one standard error of
+    the largest buys nothing; one far above it is taken."""
+    report = [dict(name='cheap', ratio=0.81), dict(name='costly', ratio=0.87)]
+    # relative error sqrt(1 / 14 + 1 / 16) = 0.366 of 0.87: 0.32
+    assert search_quality_fashion_mnist.ratio_standard_error(0.87, 8, 2) == pytest.approx(
+        0.87 * math.sqrt(1 / 14 + 1 / 16))
+    assert search_quality_fashion_mnist.cheapest_within_noise(report, 8, 2)['name'] == 'cheap'
+    report[1]['ratio'] = 1.9
+    assert search_quality_fashion_mnist.cheapest_within_noise(report, 8, 2)['name'] == 'costly'
