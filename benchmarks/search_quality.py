@@ -168,12 +168,19 @@ class Journal:
                         continue
                     self.entries[entry['key']] = entry['value']
 
-    def get(self, key: str, compute: Callable[[], Any]) -> Any:
+    def check_limit(self) -> None:
+        """Raise :class:`JournalLimit` if this process made its ``max_new`` new entries."""
+        if self.max_new is not None and self.new >= self.max_new:
+            raise JournalLimit(f'{self.new} new entries in this process')
+
+    def get(self, key: str, compute: Callable[[], Any], counted: bool = True) -> Any:
+        """The entry ``key``, computed and written first if missing (``counted`` False: a
+        record of finished work, not counted against ``max_new``)."""
         if key not in self.entries:
-            if self.max_new is not None and self.new >= self.max_new:
-                raise JournalLimit(f'{self.new} new entries in this process')
+            if counted:
+                self.check_limit()
             value = compute()
-            self.new += 1
+            self.new += counted
             with open(self.path, 'a') as f:
                 f.write(json.dumps(dict(key=key, value=value)) + '\n')
                 f.flush()

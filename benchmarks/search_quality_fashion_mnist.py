@@ -36,17 +36,21 @@ each, in ``--journal``, which is kept with the results; they are not redone):
    random redraws (the same estimates, write-back and final re-evaluation: equal cost),
    ``search_seeds`` seeds each on the pool; every found cell trained stand-alone and tested;
    the paired difference per seed with its 95 % interval, and each method's improvement over
-   the mean random cell.
+   the mean random cell. An estimator that can drive a search and ranks clearly better than
+   the paper's on the validation accuracies (its tau gain's interval above 0, Bonferroni over
+   the candidates; the test set chooses nothing) gets the same comparison with it
+   (``relativenas_<estimator>``, ``random_<estimator>``).
 
 Usage::
 
     python benchmarks/search_quality_fashion_mnist.py [--data-root data/fashion_mnist]
         [--work-dir work_dirs/search_quality_fashion_mnist]
         [--until calibration|ranking|estimators|methods]
-        [--out benchmarks/results/search_quality_fashion_mnist_cpu.json] [--mini]
+        [--out benchmarks/results/search_quality_fashion_mnist_cpu.json] [--max-new N] [--mini]
 
-``--mini`` runs a miniature setting (tiny pool and networks, one epoch, one generation) to
-check the logic.
+``--max-new N`` ends a run (exit code 3) before its next new journal entry after N; running
+the command again continues in a fresh process. ``--mini`` runs a miniature setting (tiny
+pool and networks, one epoch, one generation) to check the logic.
 """
 import argparse
 import gc
@@ -469,11 +473,13 @@ class Searches:
         """The journaled result of one seed (all seeds of the method searched if missing)."""
         key = f'search/{method}/{self.digest}/{seed}'
         if key not in self.journal.entries:
+            self.journal.check_limit()  # before hours of searching, not after
             seeds = range(self.setting['search_seeds'])
             self.run(method, seeds)
+            self.journal.new += 1  # the searches count as one new entry
             for other in seeds:
                 self.journal.get(f'search/{method}/{self.digest}/{other}',
-                                 lambda s=other: self._read(method, s))
+                                 lambda s=other: self._read(method, s), counted=False)
         return self.journal.entries[key]
 
     def _read(self, method: str, seed: int) -> Dict[str, Any]:
@@ -510,11 +516,13 @@ def estimator_scores(setting: Dict[str, Any], searches: Searches, data_root: str
     paper's estimate validated on the whole validation split instead of the search's
     validation half; (d) ``train_loss``: minus the training loss of the estimate's epoch;
     (e) ``params``, ``mult_adds`` (the search network's) and ``synflow``, ``naswot``
-    (:mod:`mmrnas.engine.estimators.zero_cost`, one training batch), at the final and the
-    initial weights."""
+    (:mod:`mmrnas.engine.estimators.zero_cost`) at the final weights and, as
+    :class:`~mmrnas.engine.estimators.TrainingFreeEstimator` scores them in a search (at the
+    initial weights the loop builds with seed 0, on the images of seed 0's training half),
+    ``*_init``."""
     from mmrnas.datasets import build_search_split
     from mmrnas.engine import load_search_checkpoint
-    from mmrnas.engine.estimators import ZERO_COST_SCORES
+    from mmrnas.engine.estimators import ZERO_COST_SCORES, TrainingFreeEstimator
     from mmrnas.engine.search_checkpoint import to_arrays
     from mmrnas.search import GenotypeCost
     proxy, pool = searches.proxy, searches.proxy['train_images']
@@ -536,14 +544,15 @@ def estimator_scores(setting: Dict[str, Any], searches: Searches, data_root: str
                                 osp.join(searches.work_dir, 'estimates', digest, name)])
         loop = tool.prepare(tool.seed_config(tool.load_search_config(args), args, 0,
                                              False)).train_loop
-        if name == 'one_epoch':  # training-free scores at the initial weights
-            train_set = loop.estimator.trainer.train_set
-            inputs = next(train_set.batches(
-                setting['score_batch'],
-                torch.Generator(device=train_set.device).manual_seed(0)))[0]
-            for score, function in ZERO_COST_SCORES.items():
-                scores[f'{score}_init'] = [function(loop.model.extract(g), inputs)
-                                           for g in genotypes]
+        if name == 'one_epoch':  # training-free scores at the initial weights, as the search
+            train_half = build_search_split(loop.dataset, split['train'], split['val'],
+                                            loop.device, loop.data_placement)[0]
+            for score in ZERO_COST_SCORES:
+                scorer = TrainingFreeEstimator(score, setting['score_batch'])
+                scorer.use_split(train_half, None)
+                scores[f'{score}_init'] = [-result.val_loss for result in scorer.estimate(
+                    [loop.model.extract(g) for g in genotypes], lr=0.0)]
+            inputs = scorer.inputs()
         loop.model.load_state_dict(state['weight_set'])
         validations = dict(search=split['val'], whole=whole) if name == 'one_epoch' else dict(
             search=split['val'])
@@ -573,9 +582,10 @@ def estimator_scores(setting: Dict[str, Any], searches: Searches, data_root: str
 
 def two_level_correlations(scores: Sequence[float], standalone: Sequence[Sequence[float]],
                            resamples: int, seed: int = 0,
-                           baseline: Optional[Sequence[float]] = None) -> Dict[str, Any]:
+                           baseline: Optional[Sequence[float]] = None,
+                           level: float = 0.95) -> Dict[str, Any]:
     """Kendall tau, Spearman rho and top-5 overlap of ``scores`` with the stand-alone mean of
-    each cell, with 95 % bootstrap intervals that resample cells and, within each, its
+    each cell, with ``level`` bootstrap intervals that resample cells and, within each, its
     stand-alone seeds (with replacement); with a ``baseline`` estimator's scores of the same
     cells also the gain in tau over it, with its interval from the same resamples."""
     from scipy.stats import kendalltau, spearmanr
@@ -605,8 +615,9 @@ def two_level_correlations(scores: Sequence[float], standalone: Sequence[Sequenc
     def interval(column):
         if not len(samples):  # every resample had a constant side
             return None
-        return [float(np.nanpercentile(samples[:, column], 2.5)),
-                float(np.nanpercentile(samples[:, column], 97.5))]
+        tail = 50 * (1 - level)
+        return [float(np.nanpercentile(samples[:, column], tail)),
+                float(np.nanpercentile(samples[:, column], 100 - tail))]
 
     result = dict(kendall_tau=float(point[0]), kendall_tau_interval=interval(0),
                   spearman_rho=float(point[1]), spearman_rho_interval=interval(1),
@@ -673,13 +684,22 @@ STAGES = ('calibration', 'ranking', 'estimators', 'methods')
 
 def rank_estimators(scores: Dict[str, List[float]], cells: List[Dict[str, Any]],
                     resamples: int) -> Dict[str, Any]:
-    """Every estimator's correlation with the stand-alone accuracies (repeat data orders
-    aside: they measure how far an estimate repeats)."""
+    """Every estimator's correlation with the stand-alone test accuracies (repeat data orders
+    aside: they measure how far an estimate repeats); for the estimators that can drive a
+    search also with the validation accuracies, which choose among them
+    (:func:`clearly_better`: the test set chooses nothing), at intervals of level
+    ``1 - 0.05 / len(SEARCH_ESTIMATORS)`` (Bonferroni: the chance that any of them is taken
+    by accident stays under 5 %)."""
     standalone = [cell['standalone_test_accuracy'] for cell in cells]
+    validation = [cell['standalone_val_accuracy'] for cell in cells]
     ranked = {name: two_level_correlations(
         values, standalone, resamples,
         baseline=None if name == DEFAULT_ESTIMATOR else scores[DEFAULT_ESTIMATOR])
         for name, values in scores.items() if '_order' not in name}
+    for name in SEARCH_ESTIMATORS:
+        ranked[name]['selection'] = two_level_correlations(
+            scores[name], validation, resamples, baseline=scores[DEFAULT_ESTIMATOR],
+            level=1 - 0.05 / len(SEARCH_ESTIMATORS))
     for name, values in scores.items():
         if '_order' in name:
             first = scores[name.split('_order')[0]]
@@ -690,10 +710,14 @@ def rank_estimators(scores: Dict[str, List[float]], cells: List[Dict[str, Any]],
 
 def clearly_better(ranked: Dict[str, Any]) -> Optional[str]:
     """The estimator that can drive a search (:data:`SEARCH_ESTIMATORS`) with the highest tau
-    among those whose gain over the default has a 95 % interval above 0; None if none has."""
-    better = [name for name in SEARCH_ESTIMATORS
-              if ranked[name].get('tau_gain_interval') and ranked[name]['tau_gain_interval'][0] > 0]
-    return max(better, key=lambda name: ranked[name]['kendall_tau'], default=None)
+    on the validation accuracies among those whose gain there over the default has an
+    interval above 0 (``ranked[name]['selection']``); None if none has."""
+    def gain_low(name: str) -> float:
+        interval = ranked[name]['selection'].get('tau_gain_interval')
+        return interval[0] if interval else -math.inf
+
+    better = [name for name in SEARCH_ESTIMATORS if gain_low(name) > 0]
+    return max(better, key=lambda name: ranked[name]['selection']['kendall_tau'], default=None)
 
 
 def plot(results: Dict[str, Any], prefix: str) -> List[str]:
@@ -773,7 +797,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--until', choices=STAGES, default=STAGES[-1],
                         help='the last stage to run (the JSON holds the stages run)')
     parser.add_argument('--max-new', type=int, help='stop (exit code 3) before the journal '
-                        'entry after this many new ones; run again to continue in a fresh process')
+                        'entry after this many new ones (at least 1); run again to continue in a '
+                        'fresh process')
     parser.add_argument('--mini', action='store_true', help='miniature setting (tests)')
     args = parser.parse_args(argv)
     try:
@@ -785,6 +810,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """The stages up to ``args.until`` (see :func:`main`)."""
+    if args.max_new is not None and args.max_new < 1:
+        parser.error(f'--max-new must be at least 1, got {args.max_new}')
     if not osp.isfile(osp.join(args.data_root, 't10k-labels-idx1-ubyte')):
         parser.error(f'no unpacked Fashion-MNIST in {args.data_root}: run python '
                      f'tools/dataset_converters/fashion_mnist.py first')
@@ -805,7 +832,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     results: Dict[str, Any] = dict(
         device=device_name(), commit=commit(), torch=torch.__version__,
         command='python benchmarks/search_quality_fashion_mnist.py' +
-        (' --mini' if args.mini else ''), stages_run=list(stages))
+        (' --mini' if args.mini else '') +
+        ('' if args.until == STAGES[-1] else f' --until {args.until}'), stages_run=list(stages))
 
     calibration = calibrate(setting, args.data_root, args.work_dir, journal)
     proxy = next(p for p in setting['proxies'] if p['name'] == calibration['chosen'])

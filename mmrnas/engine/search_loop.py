@@ -124,6 +124,7 @@ class RelativeNASSearchLoop(BaseLoop):
         self.estimator = build_search_estimator(
             estimator, dict(precision=precision, channels_last=channels_last,
                             cuda_graph=cuda_graph, concurrent_pairs=concurrent_pairs))
+        self.estimator.check_parts(self.teacher, self.budget)
         # A config without any seed gets a random one from the runner; a resume then takes
         # the checkpoint's seed instead of refusing a "changed" seed.
         self._seed_given = seed is not None or (runner.cfg.get('randomness')

@@ -23,6 +23,10 @@ class SearchEstimator(SearchPart):
     key = 'estimator'
     example = 'OneEpochEstimator'
 
+    def check_parts(self, teacher, budget) -> None:
+        """Refuse, with one ``ValueError`` line, a teacher or budget this estimator cannot
+        serve (called once the search has built them); the default accepts any."""
+
     @abstractmethod
     def setup(self, train_set, val_set, generator: torch.Generator, batch_size: int,
               val_batch_size: int, optimizer: dict, max_grad_norm: Optional[float],

@@ -43,3 +43,18 @@ def test_training_free_estimator_refuses_bad_arguments():
         TrainingFreeEstimator(score='zico')
     with pytest.raises(ValueError, match='needs batch_size >= 2, got 1'):
         TrainingFreeEstimator(batch_size=1)
+
+
+def test_teacher_accuracy_and_objectives_are_refused(tmp_path):
+    """No accuracy and no cross-entropy: the criterion 'accuracy' and cost objectives are
+    refused when the search is built; constraints alone are accepted."""
+    estimator = dict(type='TrainingFreeEstimator')
+    with pytest.raises(ValueError, match="gives no accuracy: use the teacher criterion 'loss'"):
+        Runner.from_cfg(tiny_cfg(tmp_path / 'a', **ONE_PAIR, **{
+            'train_cfg.estimator': estimator, 'train_cfg.teacher_criterion': 'accuracy'}
+        )).train_loop
+    with pytest.raises(ValueError, match="objectives' hypervolume needs: search with "):
+        Runner.from_cfg(tiny_cfg(tmp_path / 'b', **ONE_PAIR, **{
+            'train_cfg.estimator': estimator, 'train_cfg.objectives': ('val_loss', 'params'),
+            'train_cfg.constraint_model': dict(base_channels=4, num_cells=3, stem='cifar',
+                                               num_classes=10, input_size=8)})).train_loop
