@@ -214,15 +214,19 @@ def summary_lines(summary: dict) -> List[str]:
     """The seeds summary as text: one line per seed, then the spread."""
     lines = []
     for result in summary['seeds']:
-        estimate = ('' if result['val_accuracy'] is None else
-                    f' (estimate: loss {result["val_loss"]:.4f}, '
-                    f'acc {result["val_accuracy"]:.2f}%)')
-        lines.append(f'seed {result["seed"]}: {result["genotype"]}{estimate}')
-    accuracy = summary['val_accuracy']
-    if accuracy is not None:
-        lines.append(f'estimated val accuracy over {len(summary["seeds"])} seeds: '
-                     f'{accuracy["mean"]:.2f} +- {accuracy["std"]:.2f}% '
-                     f'(min {accuracy["min"]:.2f}, max {accuracy["max"]:.2f})')
+        estimate = [] if result['val_loss'] is None else [f'loss {result["val_loss"]:.4f}']
+        if result['val_accuracy'] is not None:
+            estimate.append(f'acc {result["val_accuracy"]:.2f}%')
+        lines.append(f'seed {result["seed"]}: {result["genotype"]}' +
+                     (f' (estimate: {", ".join(estimate)})' if estimate else ''))
+    # A training-free estimate has a loss (minus its score) but no accuracy.
+    for key, name, unit in (('val_accuracy', 'val accuracy', '%'), ('val_loss', 'val loss', '')):
+        spread = summary[key]
+        if spread is not None:
+            lines.append(f'estimated {name} over {len(summary["seeds"])} seeds: '
+                         f'{spread["mean"]:.2f} +- {spread["std"]:.2f}{unit} '
+                         f'(min {spread["min"]:.2f}, max {spread["max"]:.2f})')
+            break
     distance = summary['edge_distance']
     lines.append(f'{summary["distinct_genotypes"]} distinct genotype(s)' + (
         '' if distance is None else

@@ -9,6 +9,7 @@ import torch
 from mmrnas.datasets import search_data
 from mmrnas.datasets.search_data import read_search_data
 from mmrnas.engine import RelativeNASSearchLoop
+from mmrnas.structures import get_genotype
 from .test_search_tool import CONFIG, TINY, one_line_error, search_tool
 
 pytestmark = pytest.mark.usefixtures('one_thread')
@@ -57,6 +58,23 @@ def test_summary_file_and_lines(two_seeds, capsys):
                         f'{accuracy["std"]:.2f}% (min {accuracy["min"]:.2f}, max '
                         f'{accuracy["max"]:.2f})')
     assert lines[3].startswith(f'{summary["distinct_genotypes"]} distinct genotype(s)')
+
+
+def test_summary_lines_of_a_training_free_search():
+    """A training-free estimate has a loss (minus its score) and no accuracy: the lines show
+    the loss of each seed and its spread."""
+    from mmrnas.engine.seed_summary import seed_result, summarize_seeds
+    summary = summarize_seeds([
+        seed_result(seed, f'w/seed_{seed}', dict(
+            mode='reevaluate', genotype=str(get_genotype(name)), best_index=0,
+            members=[dict(index=0, val_loss=loss, val_accuracy=None)]))
+        for seed, name, loss in ((0, 'DARTS_V2', -12.5), (1, 'RelativeNAS', -10.5))])
+    lines = search_tool.summary_lines(summary)
+    assert lines[:3] == [f'seed 0: {get_genotype("DARTS_V2")} (estimate: loss -12.5000)',
+                         f'seed 1: {get_genotype("RelativeNAS")} (estimate: loss -10.5000)',
+                         'estimated val loss over 2 seeds: -11.50 +- 1.41 (min -12.50, max '
+                         '-10.50)']
+    assert lines[3].startswith('2 distinct genotype(s); edges that differ')
 
 
 def test_resume_runs_only_what_is_missing(two_seeds, monkeypatch):
