@@ -220,12 +220,18 @@ def summary_lines(summary: dict) -> List[str]:
         lines.append(f'seed {result["seed"]}: {result["genotype"]}' +
                      (f' (estimate: {", ".join(estimate)})' if estimate else ''))
     # A training-free estimate has a loss (minus its score) but no accuracy.
-    for key, name, unit in (('val_accuracy', 'val accuracy', '%'), ('val_loss', 'val loss', '')):
+    for key, name, unit, note in (
+            ('val_accuracy', 'val accuracy', '%', ''),
+            ('val_loss', 'val loss', '', '; no seed has an accuracy: a training-free '
+             "estimate's loss is minus its score")):
         spread = summary[key]
         if spread is not None:
-            lines.append(f'estimated {name} over {len(summary["seeds"])} seeds: '
+            known = sum(result[key] is not None for result in summary['seeds'])
+            total = len(summary['seeds'])
+            seeds = f'{known} seeds' if known == total else f'{known} of {total} seeds'
+            lines.append(f'estimated {name} over {seeds}: '
                          f'{spread["mean"]:.2f} +- {spread["std"]:.2f}{unit} '
-                         f'(min {spread["min"]:.2f}, max {spread["max"]:.2f})')
+                         f'(min {spread["min"]:.2f}, max {spread["max"]:.2f}{note})')
             break
     distance = summary['edge_distance']
     lines.append(f'{summary["distinct_genotypes"]} distinct genotype(s)' + (

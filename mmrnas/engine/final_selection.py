@@ -97,9 +97,9 @@ class ReevaluateSelection(FinalSelection):
         for index, result in enumerate(loop.estimate_genotypes(genotypes)):
             members.append(dict(index=index, val_loss=finite_or_none(result.val_loss),
                                 val_accuracy=finite_or_none(result.val_accuracy)))
-            accuracy = members[-1]['val_accuracy']
-            loop.runner.logger.info(f'final selection: member {index}: loss '
-                                    f'{result.val_loss:.4f}' +
+            loss, accuracy = members[-1]['val_loss'], members[-1]['val_accuracy']
+            loop.runner.logger.info(f'final selection: member {index}: loss ' +
+                                    ('n/a' if loss is None else f'{loss:.4f}') +
                                     ('' if accuracy is None else f', acc {accuracy:.2f}%'))
             loop.budget.record(genotypes[index], 'final', members[-1]['val_loss'],
                                members[-1]['val_accuracy'])

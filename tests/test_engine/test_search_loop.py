@@ -181,6 +181,22 @@ def test_non_finite_candidate_loses_and_writes_nothing(tmp_path):
     assert not torch.equal(loop.model.state_dict()['stem.0.weight'], before['stem.0.weight'])
 
 
+def test_a_non_finite_reevaluation_loses_and_logs_no_number(tmp_path):
+    """The final re-evaluation of member 0 is NaN: recorded as None, member 1 is chosen, and
+    the log says ``n/a`` rather than ``nan``."""
+    options = {'train_cfg.max_generations': 1, 'train_cfg.population_size': 2}
+    runner = Runner.from_cfg(tiny_cfg(tmp_path, **options, **scripted(metrics=[
+        (1.0, 1.0, 50.0), (1.0, 2.0, 40.0), (1.0, math.nan, math.nan), (1.0, 1.5, 45.0)])))
+    runner.train()
+    final = runner.train_loop.final
+    assert final['members'] == [dict(index=0, val_loss=None, val_accuracy=None),
+                                dict(index=1, val_loss=1.5, val_accuracy=45.0)]
+    assert final['best_index'] == 1
+    log = open(osp.join(runner.log_dir, f'{runner.timestamp}.log')).read()
+    assert 'final selection: member 0: loss n/a\n' in log
+    assert 'final selection: member 1: loss 1.5000, acc 45.00%\n' in log
+
+
 def test_both_non_finite_skips_pair(tmp_path):
     options = {'train_cfg.max_generations': 1, 'train_cfg.population_size': 2,
                'train_cfg.final_selection': 'most_frequent'}

@@ -60,21 +60,36 @@ def test_summary_file_and_lines(two_seeds, capsys):
     assert lines[3].startswith(f'{summary["distinct_genotypes"]} distinct genotype(s)')
 
 
-def test_summary_lines_of_a_training_free_search():
-    """A training-free estimate has a loss (minus its score) and no accuracy: the lines show
-    the loss of each seed and its spread."""
+FREE = '; no seed has an accuracy: a training-free estimate\'s loss is minus its score'
+
+
+@pytest.mark.parametrize('estimates, shown, spread', [
+    # training-free: a loss (minus the score), no accuracy
+    (((-12.5, None), (-10.5, None)), ('loss -12.5000', 'loss -10.5000'),
+     'estimated val loss over 2 seeds: -11.50 +- 1.41 (min -12.50, max -10.50' + FREE + ')'),
+    # a seed whose re-evaluation was not finite has no estimate: counted apart
+    (((0.5, 80.0), (None, None)), ('loss 0.5000, acc 80.00%', None),
+     'estimated val accuracy over 1 of 2 seeds: 80.00 +- 0.00% (min 80.00, max 80.00)'),
+    (((-12.5, None), (None, None)), ('loss -12.5000', None),
+     'estimated val loss over 1 of 2 seeds: -12.50 +- 0.00 (min -12.50, max -12.50' + FREE
+     + ')'),
+    # no seed has an estimate (another final selection): no spread line
+    (((None, None), (None, None)), (None, None), None),
+])
+def test_summary_lines_count_the_seeds_with_an_estimate(estimates, shown, spread):
     from mmrnas.engine.seed_summary import seed_result, summarize_seeds
+    names = ('DARTS_V2', 'RelativeNAS')
     summary = summarize_seeds([
         seed_result(seed, f'w/seed_{seed}', dict(
             mode='reevaluate', genotype=str(get_genotype(name)), best_index=0,
-            members=[dict(index=0, val_loss=loss, val_accuracy=None)]))
-        for seed, name, loss in ((0, 'DARTS_V2', -12.5), (1, 'RelativeNAS', -10.5))])
+            members=[dict(index=0, val_loss=loss, val_accuracy=accuracy)]))
+        for seed, name, (loss, accuracy) in zip((0, 1), names, estimates)])
     lines = search_tool.summary_lines(summary)
-    assert lines[:3] == [f'seed 0: {get_genotype("DARTS_V2")} (estimate: loss -12.5000)',
-                         f'seed 1: {get_genotype("RelativeNAS")} (estimate: loss -10.5000)',
-                         'estimated val loss over 2 seeds: -11.50 +- 1.41 (min -12.50, max '
-                         '-10.50)']
-    assert lines[3].startswith('2 distinct genotype(s); edges that differ')
+    assert lines[:2] == [f'seed {seed}: {get_genotype(name)}' + (
+        '' if estimate is None else f' (estimate: {estimate})')
+        for seed, name, estimate in zip((0, 1), names, shown)]
+    assert lines[2:-1] == ([] if spread is None else [spread])
+    assert lines[-1].startswith('2 distinct genotype(s); edges that differ')
 
 
 def test_resume_runs_only_what_is_missing(two_seeds, monkeypatch):
