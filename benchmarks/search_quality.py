@@ -341,11 +341,13 @@ def estimate_all(tool, work_dir: str, options: List[str], seed: int, checkpoint:
 
 # ---------------------------------------------------------------------------- plots
 def save_figure(fig, path: str) -> str:
-    """Lay out, write (110 dpi) and close a matplotlib figure; its path."""
+    """Lay out, write (110 dpi, atomically) and close a matplotlib figure; its path."""
     import matplotlib.pyplot as plt
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    root, ext = osp.splitext(path)
+    fig.savefig(f'{root}.tmp{ext}', dpi=110)  # the format follows the extension
     plt.close(fig)
+    os.replace(f'{root}.tmp{ext}', path)
     return path
 
 

@@ -47,10 +47,12 @@ Usage::
         [--work-dir work_dirs/search_quality_fashion_mnist]
         [--until calibration|ranking|estimators|methods]
         [--out benchmarks/results/search_quality_fashion_mnist_cpu.json] [--max-new N] [--mini]
+        [--plots-only]
 
 ``--max-new N`` ends a run (exit code 3) before its next new journal entry after N; running
 the command again continues in a fresh process. ``--mini`` runs a miniature setting (tiny
-pool and networks, one epoch, one generation) to check the logic.
+pool and networks, one epoch, one generation) to check the logic. ``--plots-only`` draws the
+plots again from the results at ``--out``.
 """
 import argparse
 import gc
@@ -762,7 +764,8 @@ def plot(results: Dict[str, Any], prefix: str) -> List[str]:
         paths.append(save_figure(fig, f'{prefix}_ranking.png'))
     methods = results.get('methods')
     if methods:
-        fig, ax = plt.subplots(figsize=(6, 3.6))
+        fig, (ax, paired) = plt.subplots(1, 2, figsize=(10, 3.8),
+                                         gridspec_kw=dict(width_ratios=(3, 2)))
         labels = list(methods) + ['random cell']
         means = [methods[m]['mean'] for m in methods] + [results['references']['random_cell'][
             'mean']]
@@ -772,14 +775,31 @@ def plot(results: Dict[str, Any], prefix: str) -> List[str]:
                color=['tab:blue' if label.startswith('relativenas') else 'tab:orange'
                       if label.startswith('random_') or label == 'random' else 'tab:gray'
                       for label in labels])
-        difference = results['paired_difference']
-        ax.set_title(f'relativenas - random: {difference["mean"]:+.2f} points, 95 % '
-                     f'[{difference["interval"][0]:+.2f}, {difference["interval"][1]:+.2f}]',
-                     fontsize=9)
-        ax.set_xticks(range(len(labels)), labels)
+        ax.set_xticks(range(len(labels)), labels, fontsize=8)
         ax.set_ylim(min(m - sd for m, sd in zip(means, stds)) - 2,
                     max(m + sd for m, sd in zip(means, stds)) + 1)
         ax.set_ylabel('stand-alone test accuracy (%)')
+        ax.set_title('mean and std over search seeds (random cell: over cells)', fontsize=9)
+        suffixes = [name[len('relativenas'):] for name in methods
+                    if name.startswith('relativenas')]
+        for row, suffix in enumerate(suffixes):
+            differences = [a['test_accuracy'] - b['test_accuracy'] for a, b in zip(
+                methods[f'relativenas{suffix}']['seeds'], methods[f'random{suffix}']['seeds'])]
+            difference = results[f'paired_difference{suffix}']
+            spread = [row + 0.04 * (i - (len(differences) - 1) / 2)  # apart, by seed
+                      for i in range(len(differences))]
+            paired.plot(differences, spread, 'o', color='tab:gray', alpha=0.7, ms=5)
+            paired.plot(difference['interval'], [row, row], color='black', lw=2)
+            paired.plot(difference['mean'], row, 'D', color='tab:red', ms=7)
+        paired.axvline(0, color='black', lw=0.5)
+        paired.set_yticks(range(len(suffixes)),
+                          [f'estimator{s or " (default)"}' for s in suffixes], fontsize=8)
+        paired.set_ylim(-0.6, len(suffixes) - 0.4)
+        paired.set_xlabel('relativenas - random, per search seed (points)')
+        difference = results['paired_difference']
+        paired.set_title(f'mean {difference["mean"]:+.2f}, 95 % interval '
+                         f'[{difference["interval"][0]:+.2f}, '
+                         f'{difference["interval"][1]:+.2f}]', fontsize=9)
         paths.append(save_figure(fig, f'{prefix}_methods.png'))
     return paths
 
@@ -800,6 +820,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         'entry after this many new ones (at least 1); run again to continue in a '
                         'fresh process')
     parser.add_argument('--mini', action='store_true', help='miniature setting (tests)')
+    parser.add_argument('--plots-only', action='store_true', help='draw the plots again from '
+                        'the results at --out (nothing is trained, searched or estimated)')
     args = parser.parse_args(argv)
     try:
         return run(parser, args)
@@ -808,17 +830,31 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 3
 
 
+def replot(parser: argparse.ArgumentParser, out: str) -> int:
+    """Draw the plots of the results at ``out`` again, beside it (``--plots-only``)."""
+    if not osp.isfile(out):
+        parser.error(f'--plots-only draws the results at --out, but there is no {out}: run '
+                     f'the benchmark first or give --out')
+    with open(out) as file:
+        results = json.load(file)
+    for path in plot(results, osp.splitext(out)[0]):
+        print(f'written {path}')
+    return 0
+
+
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """The stages up to ``args.until`` (see :func:`main`)."""
+    if args.out is None:
+        args.out = osp.join(args.work_dir, 'search_quality_fashion_mnist_mini.json') \
+            if args.mini else osp.join(RESULTS, 'search_quality_fashion_mnist_cpu.json')
+    if args.plots_only:
+        return replot(parser, args.out)
     if args.max_new is not None and args.max_new < 1:
         parser.error(f'--max-new must be at least 1, got {args.max_new}')
     if not osp.isfile(osp.join(args.data_root, 't10k-labels-idx1-ubyte')):
         parser.error(f'no unpacked Fashion-MNIST in {args.data_root}: run python '
                      f'tools/dataset_converters/fashion_mnist.py first')
     setting = MINI if args.mini else FULL
-    if args.out is None:
-        args.out = osp.join(args.work_dir, 'search_quality_fashion_mnist_mini.json') \
-            if args.mini else osp.join(RESULTS, 'search_quality_fashion_mnist_cpu.json')
     if args.journal is None:
         args.journal = osp.splitext(args.out)[0] + '.jsonl'
     stages = STAGES[:STAGES.index(args.until) + 1]

@@ -327,6 +327,16 @@ def test_fashion_mnist_search_quality_miniature(tmp_path, monkeypatch, capsys):
     second = json.loads(out.read_text())
     for key in ('calibration', 'power', 'cells', 'estimators', 'methods', 'paired_difference'):
         assert second[key] == first[key], key
+    # the plots are drawn again from the JSON alone, which stays as it was
+    results = out.read_bytes()
+    for name in second['plots']:
+        (out.parent / name).unlink()
+    assert search_quality_fashion_mnist.main(['--plots-only', '--out', str(out)]) == 0
+    assert sorted(p.name for p in out.parent.glob('*.png')) == sorted(second['plots'])
+    assert out.read_bytes() == results
+    with pytest.raises(SystemExit):
+        search_quality_fashion_mnist.main(['--plots-only', '--out', str(tmp_path / 'none.json')])
+    assert 'there is no' in capsys.readouterr().err
     # another data set is refused with this journal
     (data / 't10k-labels-idx1-ubyte').write_bytes(
         (data / 't10k-labels-idx1-ubyte').read_bytes()[:-1] + b'\x01')
