@@ -341,13 +341,15 @@ def estimate_all(tool, work_dir: str, options: List[str], seed: int, checkpoint:
 
 # ---------------------------------------------------------------------------- plots
 def save_figure(fig, path: str) -> str:
-    """Lay out, write (110 dpi, atomically) and close a matplotlib figure; its path."""
+    """Lay out, write (110 dpi, atomically, in the format of the extension, PNG without one)
+    and close a matplotlib figure; its path."""
     import matplotlib.pyplot as plt
-    fig.tight_layout()
-    root, ext = osp.splitext(path)
-    fig.savefig(f'{root}.tmp{ext}', dpi=110)  # the format follows the extension
-    plt.close(fig)
-    os.replace(f'{root}.tmp{ext}', path)
+    try:
+        fig.tight_layout()
+        atomic_write(path, lambda file: fig.savefig(
+            file, format=osp.splitext(path)[1][1:] or 'png', dpi=110))
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -791,15 +791,17 @@ def plot(results: Dict[str, Any], prefix: str) -> List[str]:
             paired.plot(differences, spread, 'o', color='tab:gray', alpha=0.7, ms=5)
             paired.plot(difference['interval'], [row, row], color='black', lw=2)
             paired.plot(difference['mean'], row, 'D', color='tab:red', ms=7)
+            paired.text(difference['mean'], row - 0.3,  # below the seeds' points
+                        f'mean {difference["mean"]:+.2f}, 95 % '
+                        f'[{difference["interval"][0]:+.2f}, '
+                        f'{difference["interval"][1]:+.2f}]', ha='center', va='top',
+                        fontsize=8)
         paired.axvline(0, color='black', lw=0.5)
         paired.set_yticks(range(len(suffixes)),
-                          [f'estimator{s or " (default)"}' for s in suffixes], fontsize=8)
+                          [f'estimator: {s[1:] or "default"}' for s in suffixes], fontsize=8)
         paired.set_ylim(-0.6, len(suffixes) - 0.4)
-        paired.set_xlabel('relativenas - random, per search seed (points)')
-        difference = results['paired_difference']
-        paired.set_title(f'mean {difference["mean"]:+.2f}, 95 % interval '
-                         f'[{difference["interval"][0]:+.2f}, '
-                         f'{difference["interval"][1]:+.2f}]', fontsize=9)
+        paired.set_xlabel('difference per search seed (points)')
+        paired.set_title('relativenas - random, paired by search seed', fontsize=9)
         paths.append(save_figure(fig, f'{prefix}_methods.png'))
     return paths
 
@@ -821,7 +823,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                         'fresh process')
     parser.add_argument('--mini', action='store_true', help='miniature setting (tests)')
     parser.add_argument('--plots-only', action='store_true', help='draw the plots again from '
-                        'the results at --out (nothing is trained, searched or estimated)')
+                        'the results at --out (nothing is trained, searched or estimated; with '
+                        '--mini and no --out, the miniature results in --work-dir)')
     args = parser.parse_args(argv)
     try:
         return run(parser, args)
@@ -837,7 +840,12 @@ def replot(parser: argparse.ArgumentParser, out: str) -> int:
                      f'the benchmark first or give --out')
     with open(out) as file:
         results = json.load(file)
-    for path in plot(results, osp.splitext(out)[0]):
+    paths = plot(results, osp.splitext(out)[0])
+    if not paths:
+        parser.error(f'{out} holds no stage with plots (stages run: '
+                     f'{", ".join(results.get("stages_run", [])) or "none"}): the plots need '
+                     f'the estimators or methods stage')
+    for path in paths:
         print(f'written {path}')
     return 0
 
@@ -848,6 +856,9 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         args.out = osp.join(args.work_dir, 'search_quality_fashion_mnist_mini.json') \
             if args.mini else osp.join(RESULTS, 'search_quality_fashion_mnist_cpu.json')
     if args.plots_only:
+        if args.until != STAGES[-1] or args.max_new is not None or args.journal:
+            parser.error('--plots-only runs nothing: it reads --out alone (drop --until, '
+                         '--max-new and --journal)')
         return replot(parser, args.out)
     if args.max_new is not None and args.max_new < 1:
         parser.error(f'--max-new must be at least 1, got {args.max_new}')

@@ -337,6 +337,16 @@ def test_fashion_mnist_search_quality_miniature(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         search_quality_fashion_mnist.main(['--plots-only', '--out', str(tmp_path / 'none.json')])
     assert 'there is no' in capsys.readouterr().err
+    early = tmp_path / 'early.json'
+    early.write_text(json.dumps(dict(stages_run=['calibration', 'ranking'])))
+    with pytest.raises(SystemExit):
+        search_quality_fashion_mnist.main(['--plots-only', '--out', str(early)])
+    assert 'holds no stage with plots (stages run: calibration, ranking)' in (
+        capsys.readouterr().err)
+    with pytest.raises(SystemExit):
+        search_quality_fashion_mnist.main(['--plots-only', '--out', str(out), '--until',
+                                           'ranking'])
+    assert '--plots-only runs nothing' in capsys.readouterr().err
     # another data set is refused with this journal
     (data / 't10k-labels-idx1-ubyte').write_bytes(
         (data / 't10k-labels-idx1-ubyte').read_bytes()[:-1] + b'\x01')
